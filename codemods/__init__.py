@@ -1,0 +1,10 @@
+"""hardener's rules: one module per rule (detector, fix, doc and examples).
+
+This folder is installed as the ``hardener_codemods`` package: a generic
+top-level name like ``codemods`` could clash with other distributions.
+"""
+
+# Rule modules, imported by hardener.rules.all_rules() on first use.
+RULE_MODULES = [
+    "debug_mode",
+]

@@ -1,0 +1,3 @@
+from hardener.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,272 @@
+"""propose -> verify -> write: turn fixes into files on disk, safely.
+
+``apply_fixes`` composes fixes on an in-memory Workspace (re-scanning after each
+round so later fixes see earlier ones); ``commit`` verifies every file against
+the bytes it was computed from, journals the originals and writes atomically.
+``undo`` restores the last journal byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import libcst as cst
+
+from hardener.config import Config
+from hardener.fixkit import StaleFixError
+from hardener.models import ChangeSet, Finding, FixError, Safety
+from hardener.scanner import ScanResult, Scanner
+from hardener.workspace import Workspace
+
+JOURNAL_DIR = ".hardener/journal"
+
+
+class ApplyError(Exception):
+    pass
+
+
+class StaleFileError(ApplyError):
+    pass
+
+
+@dataclass
+class Applied:
+    finding: Finding
+    changeset: ChangeSet
+
+
+@dataclass
+class ApplyReport:
+    applied: list[Applied] = field(default_factory=list)
+    failed: list[tuple[Finding, str]] = field(default_factory=list)
+    written: list[str] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    journal: str | None = None
+
+    @property
+    def dependencies(self) -> list[str]:
+        out: list[str] = []
+        for a in self.applied:
+            out += [d for d in a.changeset.dependencies if d not in out]
+        return out
+
+    @property
+    def followups(self) -> list[str]:
+        out: list[str] = []
+        for a in self.applied:
+            out += [f for f in a.changeset.followups if f not in out]
+        return out
+
+
+def finding_key(f: Finding) -> tuple[str, str, str]:
+    return (f.code, f.path, f.fingerprint)
+
+
+def verify_changeset(cs: ChangeSet) -> None:
+    """Python results must parse and compile."""
+    for change in cs.changes:
+        if change.path.endswith(".py"):
+            try:
+                module = cst.parse_module(change.new)
+                compile(module.code, change.path, "exec", dont_inherit=True)
+            except Exception as exc:
+                raise FixError(f"the fixed {change.path} would not compile: {str(exc).splitlines()[0]}") from None
+
+
+def stage(ws: Workspace, cs: ChangeSet) -> None:
+    """Put a change set into the workspace after checking it is not stale."""
+    for change in cs.changes:
+        if ws.read(change.path) != change.old:
+            raise StaleFileError(f"{change.path} changed since the fix was computed")
+    verify_changeset(cs)
+    for change in cs.changes:
+        ws.write(change.path, change.new, change.mode)
+
+
+def apply_fixes(
+    root: Path,
+    config: Config | None = None,
+    *,
+    unsafe: bool = False,
+    accept: Callable[[Finding], bool] | None = None,
+    on_applied: Callable[[Applied], None] | None = None,
+    max_rounds: int = 50,
+    workspace: Workspace | None = None,
+) -> tuple[ApplyReport, Workspace, ScanResult]:
+    """Compose every accepted fix in memory. Nothing is written here.
+
+    Each round scans the (in-memory) project, applies the fixes whose files do
+    not overlap, and goes again until nothing new applies. A fix that fails or
+    does not make its finding go away is tried once only.
+    """
+    ws = workspace or Workspace(Path(root))
+    report = ApplyReport()
+    attempted: set[tuple[str, str, str]] = set()
+    result = Scanner(root, config, ws).run()
+    for _ in range(max_rounds):
+        touched: set[str] = set()
+        progressed = False
+        for finding in result.findings:
+            fix = finding.fix
+            if fix is None or finding_key(finding) in attempted or finding.path in touched:
+                continue
+            if fix.safety is Safety.REVIEW and not unsafe:
+                continue
+            try:
+                cs = fix.changeset()
+            except StaleFixError:
+                continue  # computed on content another fix of this round changed
+            except FixError as exc:
+                attempted.add(finding_key(finding))
+                report.failed.append((finding, str(exc)))
+                continue
+            except Exception as exc:  # a bug in a rule must not stop the others
+                attempted.add(finding_key(finding))
+                report.failed.append((finding, f"internal error in {finding.code}: {exc!r}"))
+                continue
+            if touched & set(cs.paths):
+                continue  # recompute on the next round, on the new content
+            attempted.add(finding_key(finding))
+            if accept is not None and not accept(finding):
+                continue
+            try:
+                stage(ws, cs)
+            except (FixError, StaleFileError) as exc:
+                report.failed.append((finding, str(exc)))
+                continue
+            touched |= set(cs.paths)
+            progressed = True
+            applied = Applied(finding, cs)
+            report.applied.append(applied)
+            if on_applied:
+                on_applied(applied)
+        if not progressed:
+            break
+        result = Scanner(root, config, ws).run()
+    report.remaining = result.findings
+    report.errors = result.errors
+    return report, ws, result
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _atomic_write(path: Path, data: bytes, mode: int | None) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".hardener-tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode if mode is not None else 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _sha(data: bytes | None) -> str | None:
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def _ensure_state_dir(root: Path) -> Path:
+    state = root / ".hardener"
+    state.mkdir(exist_ok=True)
+    ignore = state / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("# created by hardener: keep its journal and cache out of git\n*\n")
+    return state
+
+
+def commit(ws: Workspace) -> tuple[list[str], list[str], str | None]:
+    """Write the workspace's changed files. Returns (changed, created, journal id).
+
+    Every file is checked against the bytes the fixes were computed from; if
+    any changed on disk since, nothing at all is written.
+    """
+    root = ws.root
+    changes = ws.changed
+    if not changes:
+        return [], [], None
+    root_real = os.path.realpath(root)
+    for rel in changes:
+        target = root / rel
+        real = os.path.realpath(target)
+        if not (real == root_real or real.startswith(root_real + os.sep)):
+            raise ApplyError(f"{rel}: resolves outside the project root; not written")
+        if target.is_symlink():
+            raise ApplyError(f"{rel}: is a symbolic link; not written")
+        try:
+            current = target.read_bytes()
+        except FileNotFoundError:
+            current = None
+        if current != ws.original(rel):
+            raise StaleFileError(f"{rel} changed on disk since it was scanned; nothing was written, run hardener again")
+        if current is not None and not os.access(target, os.W_OK):
+            raise ApplyError(f"{rel}: file is read-only; nothing was written")
+    # journal first, so an interrupted run can always be undone
+    run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
+    journal = _ensure_state_dir(root) / "journal" / run_id
+    (journal / "originals").mkdir(parents=True)
+    entries = []
+    for i, (rel, new) in enumerate(sorted(changes.items())):
+        original = ws.original(rel)
+        mode = None
+        if original is not None:
+            mode = stat.S_IMODE((root / rel).stat().st_mode)
+            (journal / "originals" / str(i)).write_bytes(original)
+        entries.append({"path": rel, "existed": original is not None, "mode": mode,
+                        "backup": str(i) if original is not None else None,
+                        "old_sha256": _sha(original), "new_sha256": _sha(new)})
+    manifest = journal / "manifest.json"
+    manifest.write_text(json.dumps({"version": 1, "files": entries}, indent=2))
+    written, created = [], []
+    for entry in entries:
+        rel = entry["path"]
+        mode = entry["mode"] if entry["existed"] else ws.modes.get(rel, 0o644)
+        _atomic_write(root / rel, changes[rel], mode)
+        (written if entry["existed"] else created).append(rel)
+    return written, created, run_id
+
+
+def undo(root: Path) -> list[str]:
+    """Restore the files of the most recent journal. Returns messages, one per file."""
+    base = Path(root) / JOURNAL_DIR
+    runs = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.endswith(".undone")) if base.is_dir() else []
+    if not runs:
+        raise ApplyError("nothing to undo: no journal under .hardener/journal")
+    journal = runs[-1]
+    entries = json.loads((journal / "manifest.json").read_text())["files"]
+    problems = []
+    for entry in entries:
+        target = Path(root) / entry["path"]
+        current = target.read_bytes() if target.exists() else None
+        if _sha(current) != entry["new_sha256"]:
+            problems.append(f"{entry['path']} changed after hardener wrote it")
+    if problems:
+        raise ApplyError("refusing to undo: " + "; ".join(problems))
+    messages = []
+    for entry in entries:
+        target = Path(root) / entry["path"]
+        if entry["existed"]:
+            _atomic_write(target, (journal / "originals" / entry["backup"]).read_bytes(), entry["mode"])
+            messages.append(f"restored {entry['path']}")
+        else:
+            target.unlink()
+            messages.append(f"removed {entry['path']} (created by hardener)")
+    journal.rename(journal.with_name(journal.name + ".undone"))
+    return messages

@@ -1,0 +1,225 @@
+"""Command line: argument parsing and exit codes. All the work is in the engine.
+
+Exit codes: 0 nothing left to report, 1 findings remain (or --diff printed
+diffs), 2 usage, configuration or internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hardener import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+DESCRIPTION = """\
+Find and fix security problems in a Flask project.
+
+On a terminal, `hardener` opens an interactive review of every fix.
+Without a terminal (or with --format) it prints a report and writes nothing."""
+
+EPILOG = """\
+examples:
+  hardener                      review the fixes for the project in .
+  hardener --apply-all          apply every safe fix without asking
+  hardener --diff               print the fixes as unified diffs
+  hardener --format json -o r.json
+  hardener --explain H102       what a rule looks for and how it fixes it
+
+exit codes: 0 nothing to report, 1 findings remain, 2 usage/config/internal error"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="hardener", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("path", nargs="?", default=".", help="project root (default: .)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--apply-all", action="store_true", help="apply every safe fix without asking")
+    mode.add_argument("--diff", action="store_true", help="print every fix's unified diff; write nothing")
+    mode.add_argument("--undo", action="store_true", help="restore the files changed by the last run that wrote")
+    mode.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
+    mode.add_argument("--list-rules", action="store_true", help="list every rule")
+    p.add_argument("--format", choices=["text", "json"], help="print a report in this format; write nothing")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    p.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes marked 'review'")
+    p.add_argument("--select", metavar="CODES", help="comma-separated rule codes, prefixes or categories to run")
+    p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes, prefixes or categories to skip")
+    p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+    p.add_argument("--version", action="version", version=f"hardener {__version__}")
+    return p
+
+
+def _codes(value: str | None) -> list[str]:
+    return [c.strip() for c in (value or "").split(",") if c.strip()]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("hardener: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+def run(args) -> int:
+    from hardener.config import ConfigError, load_config
+    from hardener.rules import all_rules, get_rule
+
+    if args.list_rules:
+        for rule in all_rules():
+            print(f"{rule.code}  {rule.name:<36} {rule.category:<9} {str(rule.severity):<8} {rule.title()}")
+        return EXIT_OK
+    if args.explain:
+        from hardener.docs import explain
+
+        rule = get_rule(args.explain)
+        if rule is None:
+            print(f"hardener: error: unknown rule code {args.explain!r}; see `hardener --list-rules`", file=sys.stderr)
+            return EXIT_ERROR
+        print(explain(rule))
+        return EXIT_OK
+
+    root = Path(args.path)
+    if not root.exists():
+        print(f"hardener: error: {args.path}: no such file or directory", file=sys.stderr)
+        return EXIT_ERROR
+    if not root.is_dir():
+        print(f"hardener: error: {args.path}: is not a directory (give the project root)", file=sys.stderr)
+        return EXIT_ERROR
+    root = root.resolve()
+    if args.undo:
+        from hardener.apply import ApplyError, undo
+
+        try:
+            for line in undo(root):
+                print(line)
+        except ApplyError as exc:
+            print(f"hardener: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        return EXIT_OK
+    try:
+        config = load_config(root)
+    except ConfigError as exc:
+        print(f"hardener: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.select:
+        config.select = _codes(args.select)
+    if args.ignore:
+        config.ignore = config.ignore + _codes(args.ignore)
+    if args.no_cache:
+        config.cache = False
+    unknown = [c for c in config.select + config.ignore if not _known_selector(c)]
+    if unknown:
+        print(f"hardener: error: unknown rule selector(s): {', '.join(unknown)}; see `hardener --list-rules`", file=sys.stderr)
+        return EXIT_ERROR
+
+    if args.apply_all:
+        return apply_all(root, config, args)
+    if args.diff:
+        return diff(root, config, args)
+    interactive = args.format is None and args.output is None and sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive:
+        from hardener.interactive import review
+
+        return review(root, config, args)
+    return report(root, config, args)
+
+
+def _known_selector(code: str) -> bool:
+    from hardener.models import CATEGORIES
+    from hardener.rules import all_rules
+
+    code = code.strip()
+    return (
+        code.upper() == "ALL" or code.lower() in CATEGORIES
+        or any(r.code.startswith(code.upper()) or r.name == code for r in all_rules())
+    )
+
+
+def _exit_for(findings, args) -> int:
+    if args.exit_zero:
+        return EXIT_OK
+    return EXIT_FINDINGS if findings else EXIT_OK
+
+
+def _exit_with_errors(code: int, errors) -> int:
+    return EXIT_ERROR if errors and code != EXIT_ERROR else code
+
+
+def report(root: Path, config, args) -> int:
+    from hardener.report import FORMATS
+    from hardener.report.text import use_color
+    from hardener.scanner import scan
+
+    result = scan(root, config)
+    fmt = args.format or "text"
+    if fmt == "text":
+        stream = sys.stdout if args.output is None else None
+        text = FORMATS["text"](result, str(root), color=bool(stream) and use_color(stream))
+    else:
+        text = FORMATS[fmt](result, str(root))
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    for path, message in result.errors:
+        if fmt != "text":
+            print(f"hardener: {path}: {message}", file=sys.stderr)
+    return _exit_with_errors(_exit_for(result.findings, args), result.errors)
+
+
+def diff(root: Path, config, args) -> int:
+    from hardener.models import FixError, Safety
+    from hardener.scanner import scan
+
+    result = scan(root, config)
+    printed = 0
+    for finding in result.findings:
+        fix = finding.fix
+        if fix is None or (fix.safety is Safety.REVIEW and not args.unsafe_fixes):
+            continue
+        try:
+            text = fix.changeset().diff()
+        except FixError as exc:
+            print(f"hardener: {finding.path}:{finding.line}: {finding.code}: no fix: {exc}", file=sys.stderr)
+            continue
+        sys.stdout.write(f"# {finding.code} {finding.path}:{finding.line}: {fix.title} [{fix.safety}]\n")
+        sys.stdout.write(text)
+        printed += 1
+    print(f"{printed} fix{'es' if printed != 1 else ''} shown for {len(result.findings)} findings; nothing written.", file=sys.stderr)
+    for path, message in result.errors:
+        print(f"hardener: {path}: {message}", file=sys.stderr)
+    code = EXIT_FINDINGS if printed and not args.exit_zero else _exit_for(result.findings, args)
+    return _exit_with_errors(code, result.errors)
+
+
+def apply_all(root: Path, config, args) -> int:
+    from hardener.apply import ApplyError, apply_fixes, commit
+    from hardener.summary import render_summary
+
+    def on_applied(applied) -> None:
+        f = applied.finding
+        print(f"fixed {f.path}:{f.line} {f.code} {applied.changeset and f.fix.title}")
+
+    report_, ws, _ = apply_fixes(root, config, unsafe=args.unsafe_fixes, on_applied=on_applied)
+    try:
+        written, created, journal = commit(ws)
+    except ApplyError as exc:
+        print(f"hardener: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    report_.written, report_.created, report_.journal = written, created, journal
+    sys.stdout.write(render_summary(report_, unsafe=args.unsafe_fixes))
+    for finding, reason in report_.failed:
+        print(f"hardener: {finding.path}:{finding.line}: {finding.code}: not fixed: {reason}", file=sys.stderr)
+    for path, message in report_.errors:
+        print(f"hardener: {path}: {message}", file=sys.stderr)
+    return _exit_with_errors(_exit_for(report_.remaining, args), report_.errors)

@@ -1,0 +1,275 @@
+"""Building blocks for fixes: a change-set builder, .env and dependency edits,
+and small libcst helpers (imports, ``load_dotenv()``).
+
+Every fix builds its ChangeSet with a ``ChangeBuilder``: edits to the same
+file within one fix compose, and each FileChange remembers the content it was
+computed from so the engine can refuse stale writes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from hardener.discovery import GitIgnore
+from hardener.models import ChangeSet, FileChange, FixError
+
+
+class StaleFixError(FixError):
+    """The fix was computed for content that has changed since: rescan and retry."""
+
+# Lower bounds we know the fixes work with.
+KNOWN_VERSIONS = {
+    "python-dotenv": ">=1.0",
+    "flask-wtf": ">=1.2",
+    "flask-talisman": ">=1.1",
+    "flask-limiter": ">=3.5",
+}
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def requirement_name(line: str) -> str | None:
+    line = line.split("#", 1)[0].strip()
+    if not line or line.startswith("-"):
+        return None
+    m = _REQ_NAME.match(line)
+    return normalize_name(m.group(1)) if m else None
+
+
+class ChangeBuilder:
+    def __init__(self, project):
+        self.project = project
+        self.ws = project.workspace
+        self._new: dict[str, bytes] = {}
+        self._order: list[str] = []
+        self._modes: dict[str, int] = {}
+        self._secrets: dict[str, set[str]] = {}
+        self.changeset = ChangeSet()
+
+    # -- generic
+    def current(self, path: str) -> bytes | None:
+        if path in self._new:
+            return self._new[path]
+        return self.ws.read(path)
+
+    def set(self, path: str, data: bytes, *, mode: int | None = None, secrets: tuple[str, ...] = ()) -> None:
+        if path not in self._order:
+            self._order.append(path)
+        self._new[path] = data
+        if mode is not None:
+            self._modes[path] = mode
+        if secrets:
+            self._secrets.setdefault(path, set()).update(secrets)
+
+    def edit_python(self, path: str, transform: Callable[[cst.Module], cst.Module], file=None) -> None:
+        """Transform a module. Pass the scanned ``file`` (a PythonFile) when the
+        transform matches nodes the rule found: its tree is used as long as the
+        file is unchanged, so node identity holds. Such an edit must come first
+        among this fix's edits to that file."""
+        data = self.current(path)
+        if data is None:
+            raise FixError(f"{path} does not exist")
+        if file is not None:
+            if data != file.data:
+                raise StaleFixError(f"{path} changed since it was scanned")
+            module = file.module
+        else:
+            try:
+                module = cst.parse_module(data)
+            except cst.ParserSyntaxError as exc:
+                raise FixError(f"{path} does not parse") from exc
+        new = transform(module)
+        if new.bytes != data:
+            self.set(path, new.bytes)
+
+    def note(self, text: str) -> None:
+        if text not in self.changeset.notes:
+            self.changeset.notes.append(text)
+
+    def followup(self, text: str) -> None:
+        if text not in self.changeset.followups:
+            self.changeset.followups.append(text)
+
+    def build(self) -> ChangeSet:
+        cs = self.changeset
+        cs.changes = []
+        for path in self._order:
+            old = self.ws.read(path)
+            new = self._new[path]
+            if old == new:
+                continue
+            cs.changes.append(FileChange(path, old, new, self._modes.get(path) if old is None else None,
+                                         tuple(sorted(self._secrets.get(path, ())))))
+        return cs
+
+    # -- .gitignore / .env / .env.example
+    def ensure_gitignored(self, entry: str) -> None:
+        data = self.current(".gitignore")
+        text = (data or b"").decode("utf-8", "replace")
+        if GitIgnore(text.splitlines()).ignored(entry, False):
+            return
+        newline = "\r\n" if "\r\n" in text else "\n"
+        if text and not text.endswith(("\n", "\r")):
+            text += newline
+        text += f"{entry}{newline}"
+        self.set(".gitignore", text.encode("utf-8"))
+
+    def env_var(self, key: str, value: str, *, placeholder: str = "change-me", secret: bool = True) -> bool:
+        """Add ``key`` to .env (never replacing an existing value) and to .env.example.
+
+        Returns False when .env already defines the key (its value is kept)."""
+        self.ensure_gitignored(".env")
+        existing = self.current(".env")
+        text = (existing or b"").decode("utf-8", "replace")
+        added = key not in env_keys(text)
+        if added:
+            if text and not text.endswith("\n"):
+                text += "\n"
+            text += f"{key}={quote_env(value)}\n"
+            self.set(".env", text.encode("utf-8"), mode=0o600, secrets=(value,) if secret else ())
+        else:
+            self.note(f".env already defines {key}; its value was kept")
+        example = (self.current(".env.example") or b"").decode("utf-8", "replace")
+        if key not in env_keys(example):
+            if example and not example.endswith("\n"):
+                example += "\n"
+            example += f"{key}={placeholder}\n"
+            self.set(".env.example", example.encode("utf-8"))
+        return added
+
+    # -- dependencies
+    def dependency(self, name: str, spec: str | None = None) -> None:
+        """Add a requirement to the project's dependency file (never a duplicate)."""
+        spec = spec if spec is not None else KNOWN_VERSIONS.get(name, "")
+        requirement = f"{name}{spec}"
+        from hardener.deps import add_requirement
+
+        outcome = add_requirement(self, name, requirement)
+        if outcome.changed or outcome.already:
+            if outcome.changed and requirement not in self.changeset.dependencies:
+                self.changeset.dependencies.append(requirement)
+        if outcome.message:
+            self.followup(outcome.message)
+
+
+def env_keys(text: str) -> set[str]:
+    keys = set()
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:]
+        key = line.split("=", 1)[0].strip()
+        if key:
+            keys.add(key)
+    return keys
+
+
+def quote_env(value: str) -> str:
+    if re.fullmatch(r"[A-Za-z0-9_./:@+\-,=]*", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# --------------------------------------------------------------------------- libcst helpers
+
+
+def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Module:
+    """Add ``import mod`` (name None) or ``from mod import name`` where missing."""
+    context = CodemodContext()
+    for mod, name in imports:
+        AddImportsVisitor.add_needed_import(context, mod, name)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def _is_import_stmt(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and all(
+        isinstance(s, (cst.Import, cst.ImportFrom)) for s in stmt.body
+    )
+
+
+def _is_docstring(stmt: cst.CSTNode) -> bool:
+    return (
+        isinstance(stmt, cst.SimpleStatementLine)
+        and len(stmt.body) == 1
+        and isinstance(stmt.body[0], cst.Expr)
+        and isinstance(stmt.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]) -> cst.Module:
+    """Insert module-level statements right after the leading import block."""
+    body = list(module.body)
+    index = 0
+    for i, stmt in enumerate(body):
+        if _is_import_stmt(stmt) or (i == 0 and _is_docstring(stmt)):
+            index = i + 1
+        elif index and not _is_import_stmt(stmt):
+            break
+    return module.with_changes(body=body[:index] + statements + body[index:])
+
+
+def calls_function(module: cst.Module, name: str) -> bool:
+    found = False
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            nonlocal found
+            func = node.func
+            if (isinstance(func, cst.Name) and func.value == name) or (
+                isinstance(func, cst.Attribute) and func.attr.value == name
+            ):
+                found = True
+
+    module.visit(V())
+    return found
+
+
+def ensure_load_dotenv(module: cst.Module) -> cst.Module:
+    """``from dotenv import load_dotenv`` and one ``load_dotenv()`` call after the imports."""
+    if calls_function(module, "load_dotenv"):
+        return module
+    module = add_imports(module, ("dotenv", "load_dotenv"))
+    return insert_after_imports(module, [cst.parse_statement("load_dotenv()\n")])
+
+
+def environ_expr(key: str) -> cst.BaseExpression:
+    return cst.parse_expression(f'os.environ["{key}"]')
+
+
+class ReplaceNodes(cst.CSTTransformer):
+    """Replace nodes by identity: ``{original_node: new_node}`` (None removes a statement)."""
+
+    def __init__(self, replacements: dict):
+        super().__init__()
+        self.replacements = replacements
+        self.done: set[int] = set()
+
+    def on_leave(self, original_node, updated_node):
+        if original_node in self.replacements:
+            self.done.add(id(original_node))
+            new = self.replacements[original_node]
+            if new is None:
+                return cst.RemoveFromParent()
+            return new
+        return updated_node
+
+
+def replace_nodes(module: cst.Module, replacements: dict) -> cst.Module:
+    transformer = ReplaceNodes(replacements)
+    new = module.visit(transformer)
+    if len(transformer.done) != len(replacements):
+        raise FixError("could not locate the code to change")
+    return new

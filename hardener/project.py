@@ -1,0 +1,563 @@
+"""What a Flask project is: its apps, where their configuration lives, its templates.
+
+The model is built from one pass over each parsed module and is shared by all
+rules, so a rule asks "which config classes does the app load?" instead of
+re-discovering it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Iterator
+
+import libcst as cst
+
+from hardener.source import ParseError, PythonFile, TemplateFile
+
+CONFIG_METHODS = {"from_object", "from_pyfile", "from_envvar", "from_prefixed_env", "from_mapping", "from_file"}
+
+
+# --------------------------------------------------------------------------- names
+
+
+def dotted_name(node: cst.BaseExpression | None) -> str | None:
+    """``a.b.c`` for Name/Attribute chains, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if isinstance(node, cst.Name):
+        parts.append(node.value)
+        return ".".join(reversed(parts))
+    return None
+
+
+def string_value(node: cst.BaseExpression | None) -> str | None:
+    """The value of a plain (non f-) string literal or implicit concatenation."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:
+            return None
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left, right = string_value(node.left), string_value(node.right)
+        if left is not None and right is not None:
+            return left + right
+    return None
+
+
+def literal_value(node: cst.BaseExpression | None):
+    """Python value of simple literals: str, int, bool, None; else a sentinel."""
+    s = string_value(node)
+    if s is not None:
+        return s
+    if isinstance(node, cst.Name) and node.value in ("True", "False", "None"):
+        return {"True": True, "False": False, "None": None}[node.value]
+    if isinstance(node, cst.Integer):
+        return int(node.value.replace("_", ""), 0)
+    return NOT_LITERAL
+
+
+class _NotLiteral:
+    def __repr__(self) -> str:
+        return "NOT_LITERAL"
+
+
+NOT_LITERAL = _NotLiteral()
+
+
+# --------------------------------------------------------------------------- facts
+
+
+@dataclass(eq=False)
+class AppObject:
+    """A ``Flask(...)`` or ``Blueprint(...)`` bound to a name."""
+
+    name: str
+    file: PythonFile
+    statement: cst.SimpleStatementLine
+    call: cst.Call
+    factory: cst.FunctionDef | None
+    kind: str  # "flask" | "blueprint"
+
+    @property
+    def line(self) -> int:
+        return self.file.position(self.statement).start.line
+
+
+@dataclass(eq=False)
+class ConfigSetting:
+    """One place a configuration key gets a value."""
+
+    key: str
+    value: cst.BaseExpression | None
+    file: PythonFile
+    node: cst.CSTNode  # what to report: the statement, keyword argument or dict element
+    kind: str  # item | update | attr | class | module | mapping | run
+    owner: str | None  # the app variable or the class name
+    scope: cst.FunctionDef | None = None
+    statement: cst.CSTNode | None = None  # the enclosing statement line
+
+    @property
+    def literal(self):
+        return literal_value(self.value)
+
+
+@dataclass(eq=False)
+class ConfigClass:
+    name: str
+    file: PythonFile
+    node: cst.ClassDef
+    bases: list[str]
+    settings: dict[str, ConfigSetting] = field(default_factory=dict)
+    loaded: bool = False
+    parents: list["ConfigClass"] = field(default_factory=list)
+
+    @property
+    def testing(self) -> bool:
+        lowered = self.name.lower()
+        return "test" in lowered
+
+    def lookup(self, key: str) -> ConfigSetting | None:
+        """The setting in force for ``key``, following inheritance."""
+        if key in self.settings:
+            return self.settings[key]
+        for parent in self.parents:
+            found = parent.lookup(key)
+            if found is not None:
+                return found
+        return None
+
+
+@dataclass(eq=False)
+class ConfigLoad:
+    method: str  # from_object, from_pyfile, ...
+    file: PythonFile
+    call: cst.Call
+    owner: str | None
+    scope: cst.FunctionDef | None
+    targets: list[str] = field(default_factory=list)  # unresolved target descriptions
+
+
+@dataclass(eq=False)
+class ModuleFacts:
+    file: PythonFile
+    imports: dict[str, str] = field(default_factory=dict)  # local name -> qualified name
+    imported_modules: set[str] = field(default_factory=set)
+    apps: list[AppObject] = field(default_factory=list)
+    settings: list[ConfigSetting] = field(default_factory=list)  # app-level settings
+    classes: dict[str, ConfigClass] = field(default_factory=dict)
+    module_settings: dict[str, ConfigSetting] = field(default_factory=dict)
+    loads: list[ConfigLoad] = field(default_factory=list)
+    functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
+    module_dicts: dict[str, cst.Dict] = field(default_factory=dict)
+    calls_load_dotenv: bool = False
+
+    def qualify(self, node: cst.BaseExpression) -> str | None:
+        name = dotted_name(node)
+        if name is None:
+            return None
+        head, _, rest = name.partition(".")
+        if head in self.imports:
+            return self.imports[head] + ("." + rest if rest else "")
+        return name
+
+
+class _FactsVisitor(cst.CSTVisitor):
+    def __init__(self, facts: ModuleFacts, module_name: str):
+        self.facts = facts
+        self.module_name = module_name
+        self.functions: list[cst.FunctionDef] = []
+        self.classes: list[cst.ClassDef] = []
+        self.statement: cst.CSTNode | None = None
+
+    # -- scopes
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.functions and not self.classes:
+            self.facts.functions[node.name.value] = node
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node)
+        if len(self.classes) == 1 and not self.functions:
+            bases = [dotted_name(arg.value) or "" for arg in node.bases]
+            cls = ConfigClass(node.name.value, self.facts.file, node, bases)
+            self.facts.classes[node.name.value] = cls
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.pop()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self.statement = node
+
+    # -- imports
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            full = dotted_name(alias.name) or ""
+            self.facts.imported_modules.add(full)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                self.facts.imports[alias.asname.name.value] = full
+            else:
+                head = full.split(".")[0]
+                self.facts.imports.setdefault(head, head)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        module = dotted_name(node.module) if node.module is not None else ""
+        level = len(node.relative)
+        if level:
+            package = self.module_name.split(".")
+            # a module's package is its name minus the last part (unless it is __init__)
+            if not self.facts.file.path.endswith("__init__.py"):
+                package = package[:-1]
+            package = package[: len(package) - (level - 1)] if level > 1 else package
+            module = ".".join([p for p in package if p] + ([module] if module else []))
+        self.facts.imported_modules.add(module or "")
+        if isinstance(node.names, cst.ImportStar):
+            return
+        for alias in node.names:
+            name = dotted_name(alias.name) or ""
+            local = alias.asname.name.value if alias.asname and isinstance(alias.asname.name, cst.Name) else name
+            self.facts.imports[local] = f"{module}.{name}" if module else name
+
+    # -- assignments
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            self._assignment(target.target, value, node)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._assignment(node.target, node.value, node)
+
+    def _assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+        facts = self.facts
+        scope = self.functions[-1] if self.functions else None
+        # app = Flask(__name__) / bp = Blueprint(...)
+        if isinstance(target, cst.Name) and isinstance(value, cst.Call) and not self.classes:
+            qualified = facts.qualify(value.func) or ""
+            kind = None
+            if qualified in ("flask.Flask", "Flask") or qualified.endswith(".Flask") and qualified.startswith("flask"):
+                kind = "flask"
+            elif qualified in ("flask.Blueprint", "Blueprint") or qualified.endswith("flask.blueprints.Blueprint"):
+                kind = "blueprint"
+            if kind:
+                facts.apps.append(AppObject(target.value, facts.file, self.statement, value, scope, kind))
+        # class attribute: DEBUG = True
+        if self.classes and not self.functions and isinstance(target, cst.Name) and len(self.classes) == 1:
+            key = target.value
+            if key.isupper():
+                cls = facts.classes[self.classes[0].name.value]
+                cls.settings[key] = ConfigSetting(key, value, facts.file, self.statement, "class", cls.name, None, self.statement)
+            return
+        # module constant: SECRET_KEY = "..." (a config module loaded by from_object/from_pyfile)
+        if not self.classes and not self.functions and isinstance(target, cst.Name):
+            if target.value.isupper():
+                facts.module_settings[target.value] = ConfigSetting(
+                    target.value, value, facts.file, self.statement, "module", None, None, self.statement
+                )
+            if isinstance(value, cst.Dict):
+                facts.module_dicts[target.value] = value
+        # app.config["KEY"] = value
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) and target.value.attr.value == "config":
+            if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
+                key = string_value(target.slice[0].slice.value)
+                if key:
+                    owner = dotted_name(target.value.value)
+                    facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "item", owner, scope, self.statement))
+        # app.secret_key = ... / app.debug = ...
+        if isinstance(target, cst.Attribute) and target.attr.value in ("secret_key", "debug", "testing", "permanent_session_lifetime"):
+            owner = dotted_name(target.value)
+            if owner is not None and not owner.startswith("self."):
+                key = target.attr.value.upper()
+                facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "attr", owner, scope, self.statement))
+
+    # -- calls
+    def visit_Call(self, node: cst.Call) -> None:
+        facts = self.facts
+        func = node.func
+        scope = self.functions[-1] if self.functions else None
+        qualified = facts.qualify(func) or ""
+        if qualified.endswith("load_dotenv"):
+            facts.calls_load_dotenv = True
+        if not isinstance(func, cst.Attribute):
+            return
+        method = func.attr.value
+        base = func.value
+        # app.config.update(KEY=..., ...) / app.config.update({"KEY": ...})
+        if isinstance(base, cst.Attribute) and base.attr.value == "config":
+            owner = dotted_name(base.value)
+            if method in ("update", "from_mapping", "setdefault"):
+                kind = "update" if method != "from_mapping" else "mapping"
+                if method == "setdefault":
+                    if node.args and string_value(node.args[0].value) and len(node.args) > 1:
+                        facts.settings.append(ConfigSetting(string_value(node.args[0].value), node.args[1].value,
+                                                            facts.file, node.args[1], kind, owner, scope, self.statement))
+                    return
+                for arg in node.args:
+                    if arg.keyword is not None:
+                        facts.settings.append(ConfigSetting(arg.keyword.value, arg.value, facts.file, arg, kind, owner, scope, self.statement))
+                    elif isinstance(arg.value, cst.Dict):
+                        for element in arg.value.elements:
+                            if isinstance(element, cst.DictElement):
+                                key = string_value(element.key)
+                                if key:
+                                    facts.settings.append(ConfigSetting(key, element.value, facts.file, element, kind, owner, scope, self.statement))
+            if method in CONFIG_METHODS:
+                facts.loads.append(ConfigLoad(method, facts.file, node, owner, scope))
+            return
+        # app.run(debug=True)
+        if method == "run":
+            owner = dotted_name(base)
+            for arg in node.args:
+                if arg.keyword is not None and arg.keyword.value in ("debug", "use_debugger", "use_reloader"):
+                    facts.settings.append(ConfigSetting("RUN_" + arg.keyword.value.upper(), arg.value, facts.file, arg, "run", owner, scope, self.statement))
+
+
+# --------------------------------------------------------------------------- project
+
+
+def is_test_path(path: str) -> bool:
+    parts = path.split("/")
+    name = parts[-1]
+    return (
+        any(p in ("tests", "test", "testing") for p in parts[:-1])
+        or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    )
+
+
+def module_name_for(path: str) -> str:
+    name = path[:-3] if path.endswith(".py") else path
+    if name.endswith("/__init__"):
+        name = name[: -len("/__init__")]
+    return name.replace("/", ".")
+
+
+@dataclass
+class Project:
+    """Everything the rules share about one project."""
+
+    root: str
+    python: dict[str, PythonFile]
+    templates: dict[str, TemplateFile]
+    workspace: object  # hardener.workspace.Workspace
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    _file_facts: dict[str, ModuleFacts | None] = field(default_factory=dict, repr=False)
+
+    # -- parsing
+    def facts_of(self, path: str) -> ModuleFacts | None:
+        """The facts of one module (parsed on first use), None if it holds none."""
+        if path not in self._file_facts:
+            file = self.python[path]
+            facts = None
+            # Only modules that can hold Flask facts are parsed here.
+            if _may_hold_facts(file.data):
+                try:
+                    module = file.module
+                except ParseError:
+                    module = None
+                if module is not None:
+                    facts = ModuleFacts(file)
+                    module.visit(_FactsVisitor(facts, module_name_for(path)))
+            self._file_facts[path] = facts
+        return self._file_facts[path]
+
+    @cached_property
+    def facts(self) -> dict[str, ModuleFacts]:
+        out = {path: f for path in self.python if (f := self.facts_of(path)) is not None}
+        self._link(out)
+        return out
+
+    def parse(self, path: str) -> PythonFile | None:
+        file = self.python.get(path)
+        if file is None:
+            return None
+        try:
+            file.module
+        except ParseError:
+            return None
+        return file
+
+    @cached_property
+    def module_index(self) -> dict[str, str]:
+        """dotted module name -> path, including names relative to source roots."""
+        index: dict[str, str] = {}
+        for path in sorted(self.python, key=lambda p: p.count("/")):
+            name = module_name_for(path)
+            parts = name.split(".")
+            for i in range(len(parts)):
+                index.setdefault(".".join(parts[i:]), path)
+        return index
+
+    def find_module(self, dotted: str) -> str | None:
+        return self.module_index.get(dotted)
+
+    # -- linking: from_object targets, class inheritance
+    def _link(self, all_facts: dict[str, ModuleFacts]) -> None:
+        classes_by_qualname: dict[str, ConfigClass] = {}
+        for path, facts in all_facts.items():
+            modname = module_name_for(path)
+            for cls in facts.classes.values():
+                classes_by_qualname[f"{modname}.{cls.name}"] = cls
+        self._classes_by_qualname = classes_by_qualname
+        self._loaded_modules: set[str] = set()
+        self.unresolved_loads = False
+
+        def resolve_class(facts: ModuleFacts, name: str) -> ConfigClass | None:
+            if name in facts.classes:
+                return facts.classes[name]
+            qualified = facts.imports.get(name.split(".")[0])
+            if qualified:
+                full = qualified + name[len(name.split(".")[0]):]
+                return self._class_by_dotted(full)
+            return self._class_by_dotted(name)
+
+        for facts in all_facts.values():
+            for cls in facts.classes.values():
+                cls.parents = [p for p in (resolve_class(facts, b) for b in cls.bases if b) if p is not None]
+
+        def mark(cls: ConfigClass) -> None:
+            if cls.loaded:
+                return
+            cls.loaded = True
+            for parent in cls.parents:
+                mark(parent)
+
+        for facts in all_facts.values():
+            if is_test_path(facts.file.path):
+                continue  # what the tests load says nothing about production
+            for load in facts.loads:
+                for target in self._load_targets(facts, load):
+                    if isinstance(target, ConfigClass):
+                        mark(target)
+                    elif isinstance(target, str):
+                        self._loaded_modules.add(target)
+                    else:
+                        self.unresolved_loads = True
+
+        if self.unresolved_loads:
+            # We could not tell which class is used: assume every non-test config class may be.
+            for cls in classes_by_qualname.values():
+                if cls.name.endswith("Config") and not cls.testing:
+                    mark(cls)
+
+    def _class_by_dotted(self, dotted: str) -> ConfigClass | None:
+        module, _, name = dotted.rpartition(".")
+        path = self.find_module(module) if module else None
+        if path is None:
+            return None
+        return self._classes_by_qualname.get(f"{module_name_for(path)}.{name}")
+
+    def _load_targets(self, facts: ModuleFacts, load: ConfigLoad) -> list:
+        """Resolve a from_object/from_pyfile argument to classes (or module paths)."""
+        if load.method in ("from_mapping", "from_prefixed_env", "from_envvar"):
+            return []
+        if not load.call.args:
+            return [None]
+        arg = load.call.args[0].value
+        return self._resolve_config_expr(facts, arg, load, depth=0)
+
+    def _resolve_config_expr(self, facts: ModuleFacts, arg: cst.BaseExpression, load: ConfigLoad, depth: int) -> list:
+        if depth > 3:
+            return [None]
+        text = string_value(arg)
+        if text is not None:
+            if load.method in ("from_pyfile", "from_file"):
+                base = posixpath.dirname(facts.file.path)
+                for candidate in (posixpath.normpath(posixpath.join(base, text)), text):
+                    if candidate in self.python:
+                        return [candidate]
+                return [None]
+            cls = self._class_by_dotted(text)
+            if cls is not None:
+                return [cls]
+            path = self.find_module(text)
+            return [path] if path else [None]
+        if isinstance(arg, (cst.Name, cst.Attribute)):
+            name = dotted_name(arg) or ""
+            if name in facts.classes:
+                return [facts.classes[name]]
+            head = name.split(".")[0]
+            qualified = facts.imports.get(head)
+            if qualified:
+                full = qualified + name[len(head):]
+                cls = self._class_by_dotted(full)
+                if cls is not None:
+                    return [cls]
+                path = self.find_module(full)
+                if path:
+                    return [path]
+            # a parameter of the factory with a default value
+            if load.scope is not None and isinstance(arg, cst.Name):
+                for param in load.scope.params.params:
+                    if param.name.value == arg.value and param.default is not None:
+                        return self._resolve_config_expr(facts, param.default, load, depth + 1)
+            return [None]
+        if isinstance(arg, cst.Subscript) and isinstance(arg.value, cst.Name) and arg.value.value in facts.module_dicts:
+            out = []
+            for element in facts.module_dicts[arg.value.value].elements:
+                if isinstance(element, cst.DictElement):
+                    out += self._resolve_config_expr(facts, element.value, load, depth + 1)
+            return out
+        return [None]
+
+    # -- queries the rules use
+    @property
+    def apps(self) -> list[AppObject]:
+        return [a for f in self.facts.values() for a in f.apps if a.kind == "flask"]
+
+    @property
+    def blueprints(self) -> list[AppObject]:
+        return [a for f in self.facts.values() for a in f.apps if a.kind == "blueprint"]
+
+    @property
+    def config_classes(self) -> list[ConfigClass]:
+        return [c for f in self.facts.values() for c in f.classes.values() if _looks_like_config(c)]
+
+    def loaded_config_classes(self) -> list[ConfigClass]:
+        return [c for c in self.config_classes if c.loaded]
+
+    def loaded_config_modules(self) -> list[str]:
+        self.facts
+        return sorted(self._loaded_modules)
+
+    def config_settings(self, *, loaded_only: bool = True) -> Iterator[ConfigSetting]:
+        """Every place a config key is set that the app reads (app-level, loaded classes and modules)."""
+        for facts in self.facts.values():
+            yield from facts.settings
+            if facts.file.path in self.loaded_config_modules():
+                yield from facts.module_settings.values()
+            for cls in facts.classes.values():
+                if not _looks_like_config(cls):
+                    continue
+                if cls.loaded or not loaded_only:
+                    yield from cls.settings.values()
+
+    def is_flask_project(self) -> bool:
+        return bool(self.apps or self.blueprints)
+
+    @cached_property
+    def template_dirs(self) -> list[str]:
+        dirs = sorted({t.rsplit("/templates/", 1)[0] + "/templates" if "/templates/" in t else "templates" for t in self.templates})
+        return dirs
+
+    def facts_for(self, path: str) -> ModuleFacts | None:
+        return self.facts.get(path)
+
+
+def _looks_like_config(cls: ConfigClass) -> bool:
+    return bool(cls.settings) and (cls.loaded or "config" in cls.name.lower() or "settings" in cls.name.lower()
+                                   or any("config" in b.lower() for b in cls.bases))
+
+
+def _may_hold_facts(data: bytes) -> bool:
+    return (
+        b"flask" in data or b"Flask" in data or b"config" in data or b"Config" in data
+        or b"SECRET" in data or b"DEBUG" in data
+    )

@@ -1,0 +1,160 @@
+"""discover -> parse -> detect: run the rules over a project and collect findings."""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from hardener.config import CONFIDENCES, SEVERITIES, Config
+from hardener.discovery import discover
+from hardener.models import Finding
+from hardener.project import Project
+from hardener.rules import Rule, select_rules
+from hardener.source import ParseError, PythonFile, Suppressions, TemplateFile
+from hardener.workspace import Workspace
+
+
+@dataclass
+class ScanResult:
+    root: Path
+    project: Project
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    files_scanned: int = 0
+    cancelled: bool = False
+
+
+class Scanner:
+    """One scan of one project. ``on_progress(done, total, path)`` and
+    ``on_finding(finding)`` let a front end stream results; ``cancel`` stops
+    the scan between files (what was found so far is kept)."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: Config | None = None,
+        workspace: Workspace | None = None,
+        rules: list[type[Rule]] | None = None,
+    ):
+        self.root = Path(root)
+        self.config = config or Config()
+        self.workspace = workspace or Workspace(self.root)
+        self.rules = [r() for r in (rules if rules is not None else select_rules(self.config.select, self.config.ignore))]
+        self.cancel = threading.Event()
+
+    def run(
+        self,
+        on_progress: Callable[[int, int, str], None] | None = None,
+        on_finding: Callable[[Finding], None] | None = None,
+    ) -> ScanResult:
+        ws = self.workspace
+        found = discover(self.root, self.config.exclude)
+        errors = list(found.errors)
+        python: dict[str, PythonFile] = {}
+        templates: dict[str, TemplateFile] = {}
+        for rel in found.python:
+            data = self._read(rel, errors)
+            if data is not None:
+                python[rel] = PythonFile(rel, data)
+        # files created by pending fixes (not yet on disk) are part of the project too
+        for rel, data in ws.pending.items():
+            if rel.endswith(".py") and rel not in python:
+                python[rel] = PythonFile(rel, data)
+        for rel in found.templates:
+            data = self._read(rel, errors)
+            if data is not None:
+                templates[rel] = TemplateFile(rel, data)
+        project = Project(str(self.root), python, templates, ws, errors)
+        result = ScanResult(self.root, project, errors=errors)
+        suppressions: dict[str, Suppressions] = {}
+
+        def emit(finding: Finding) -> None:
+            if not self._keep(finding):
+                return
+            sup = suppressions.get(finding.path)
+            if sup is None:
+                source = python.get(finding.path) or templates.get(finding.path)
+                text = source.data.decode("utf-8", "replace") if source is not None else ""
+                sup = suppressions[finding.path] = Suppressions.parse(text)
+            if sup.suppresses(finding.code, finding.line, finding.end_line):
+                result.suppressed.append(finding)
+                return
+            result.findings.append(finding)
+            if on_finding:
+                on_finding(finding)
+
+        file_rules = [r for r in self.rules if type(r).check_file is not Rule.check_file]
+        template_rules = [r for r in self.rules if type(r).check_template is not Rule.check_template]
+        project_rules = [r for r in self.rules if type(r).check_project is not Rule.check_project]
+        paths = list(python)
+        total = len(paths) + len(templates)
+        done = 0
+        for rel in paths:
+            if self.cancel.is_set():
+                result.cancelled = True
+                break
+            file = python[rel]
+            if on_progress:
+                on_progress(done, total, rel)
+            project.facts_of(rel)
+            wanted = [rule for rule in file_rules if rule.wants(file.data)]
+            if wanted and file.parse_error is None:
+                try:
+                    file.module
+                except ParseError:
+                    wanted = []
+            for rule in wanted:
+                for finding in rule.check_file(file, project):
+                    emit(finding)
+            if file.parse_error is not None:
+                errors.append((rel, file.parse_error))
+            done += 1
+        if not result.cancelled:
+            for rel, template in templates.items():
+                if on_progress:
+                    on_progress(done, total, rel)
+                for rule in template_rules:
+                    if rule.template_triggers and not any(t in template.text for t in rule.template_triggers):
+                        continue
+                    for finding in rule.check_template(template, project):
+                        emit(finding)
+                done += 1
+            for rule in project_rules:
+                for finding in rule.check_project(project):
+                    emit(finding)
+        if on_progress:
+            on_progress(done, total, "")
+        result.files_scanned = done
+        result.findings.sort(key=Finding.sort_key)
+        errors.sort()
+        return result
+
+    def _read(self, rel: str, errors: list[tuple[str, str]]) -> bytes | None:
+        try:
+            data = self.workspace.read(rel)
+        except PermissionError:
+            errors.append((rel, "permission denied: cannot read the file"))
+            return None
+        except OSError as exc:
+            errors.append((rel, f"cannot read: {exc.strerror or exc}"))
+            return None
+        return data
+
+    def _keep(self, finding: Finding) -> bool:
+        cfg = self.config
+        if finding.severity < SEVERITIES.index(cfg.min_severity) + 1:
+            return False
+        if finding.confidence < CONFIDENCES.index(cfg.min_confidence) + 1:
+            return False
+        for glob, codes in cfg.per_file_ignores.items():
+            if fnmatch.fnmatch(finding.path, glob) and any(finding.code.startswith(c.upper()) or c.upper() == "ALL" for c in codes):
+                return False
+        return True
+
+
+def scan(root: Path, config: Config | None = None, workspace: Workspace | None = None, **kwargs) -> ScanResult:
+    return Scanner(root, config, workspace).run(**kwargs)
