@@ -72,6 +72,14 @@ def finding_key(f: Finding) -> tuple[str, str, str]:
     return (f.code, f.path, f.fingerprint)
 
 
+def is_read_only(path: Path) -> bool:
+    """No write permission bit set (checked on the bits: root can write anything)."""
+    try:
+        return not (os.stat(path).st_mode & 0o222)
+    except OSError:
+        return False
+
+
 def verify_changeset(cs: ChangeSet) -> None:
     """Python results must parse and compile."""
     for change in cs.changes:
@@ -88,6 +96,8 @@ def stage(ws: Workspace, cs: ChangeSet) -> None:
     for change in cs.changes:
         if ws.read(change.path) != change.old:
             raise StaleFileError(f"{change.path} changed since the fix was computed")
+        if change.old is not None and change.path not in ws.pending and is_read_only(ws.abspath(change.path)):
+            raise FixError(f"{change.path} is read-only; the fix was not applied")
     verify_changeset(cs)
     for change in cs.changes:
         ws.write(change.path, change.new, change.mode)
@@ -216,7 +226,7 @@ def commit(ws: Workspace) -> tuple[list[str], list[str], str | None]:
             current = None
         if current != ws.original(rel):
             raise StaleFileError(f"{rel} changed on disk since it was scanned; nothing was written, run hardener again")
-        if current is not None and not os.access(target, os.W_OK):
+        if current is not None and is_read_only(target):
             raise ApplyError(f"{rel}: file is read-only; nothing was written")
     # journal first, so an interrupted run can always be undone
     run_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
@@ -270,3 +280,32 @@ def undo(root: Path) -> list[str]:
             messages.append(f"removed {entry['path']} (created by hardener)")
     journal.rename(journal.with_name(journal.name + ".undone"))
     return messages
+
+
+def dirty_files(root: Path, paths: list[str]) -> list[str]:
+    """Those of ``paths`` with uncommitted changes in a git work tree ([] outside git)."""
+    import subprocess
+
+    if not paths:
+        return []
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "-z", "--", *paths],
+            cwd=root, capture_output=True, timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return []
+    if out.returncode != 0:
+        return []
+    # porcelain paths are relative to the repository top, so map them back
+    top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root, capture_output=True, text=True)
+    prefix = os.path.relpath(Path(root).resolve(), Path(top.stdout.strip()).resolve()) if top.returncode == 0 else "."
+    dirty = []
+    for entry in out.stdout.decode("utf-8", "replace").split("\0"):
+        if len(entry) < 4 or entry[:2] == "??":
+            continue
+        rel = entry[3:]
+        if prefix != ".":
+            rel = os.path.relpath(rel, prefix)
+        dirty.append(rel.replace(os.sep, "/"))
+    return sorted(set(dirty) & set(paths))

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["text", "json"], help="print a report in this format; write nothing")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes marked 'review'")
+    p.add_argument("--require-clean", action="store_true",
+                   help="with --apply-all: refuse to write when a file to change has uncommitted git changes")
     p.add_argument("--select", metavar="CODES", help="comma-separated rule codes, prefixes or categories to run")
     p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes, prefixes or categories to skip")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
@@ -67,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         print("hardener: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as exc:  # one line, never a traceback (it could show a secret)
+        import os
+
+        if os.environ.get("HARDENER_DEBUG"):
+            raise
+        print(f"hardener: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+              " (set HARDENER_DEBUG=1 for details)", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -206,17 +216,24 @@ def apply_all(root: Path, config, args) -> int:
     from hardener.apply import ApplyError, apply_fixes, commit
     from hardener.summary import render_summary
 
-    def on_applied(applied) -> None:
-        f = applied.finding
-        print(f"fixed {f.path}:{f.line} {f.code} {applied.changeset and f.fix.title}")
+    report_, ws, _ = apply_fixes(root, config, unsafe=args.unsafe_fixes)
+    from hardener.apply import dirty_files
 
-    report_, ws, _ = apply_fixes(root, config, unsafe=args.unsafe_fixes, on_applied=on_applied)
+    dirty = dirty_files(root, sorted(ws.changed))
+    if dirty:
+        print(f"hardener: warning: uncommitted changes in files the fixes touch: {', '.join(dirty)}", file=sys.stderr)
+        if args.require_clean:
+            print("hardener: error: --require-clean: nothing was written", file=sys.stderr)
+            return EXIT_ERROR
     try:
         written, created, journal = commit(ws)
     except ApplyError as exc:
         print(f"hardener: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     report_.written, report_.created, report_.journal = written, created, journal
+    for applied in report_.applied:
+        f = applied.finding
+        print(f"fixed {f.path}:{f.line} {f.code} {f.fix.title}")
     sys.stdout.write(render_summary(report_, unsafe=args.unsafe_fixes))
     for finding, reason in report_.failed:
         print(f"hardener: {finding.path}:{finding.line}: {finding.code}: not fixed: {reason}", file=sys.stderr)

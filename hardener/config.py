@@ -14,6 +14,8 @@ class ConfigError(Exception):
 
 @dataclass
 class Config:
+    # problems that do not stop the run (e.g. a pyproject.toml that is not valid TOML)
+    errors: list[tuple[str, str]] = field(default_factory=list, compare=False, repr=False)
     select: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
@@ -28,7 +30,7 @@ class Config:
     def fingerprint(self) -> str:
         import json
 
-        return json.dumps(self.__dict__, sort_keys=True, default=str)
+        return json.dumps({k: v for k, v in self.__dict__.items() if k != "errors"}, sort_keys=True, default=str)
 
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -55,7 +57,10 @@ def load_config(root: Path) -> Config:
     try:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     except Exception as exc:  # tomlkit raises several error types
-        raise ConfigError(f"{path}: not valid TOML: {str(exc).splitlines()[0]}") from None
+        # The rest of the project can still be scanned, with the defaults.
+        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        config.errors.append(("pyproject.toml", f"not valid TOML ({reason}); [tool.hardener] settings ignored"))
+        return config
     table = doc.get("tool", {}).get("hardener")
     if table is None:
         return config

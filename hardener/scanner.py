@@ -17,6 +17,11 @@ from hardener.source import ParseError, PythonFile, Suppressions, TemplateFile
 from hardener.workspace import Workspace
 
 
+# Generated or vendored modules this big are not analysed (parsing them with
+# libcst would take longer than the rest of a typical project together).
+MAX_FILE_BYTES = 5_000_000
+
+
 @dataclass
 class ScanResult:
     root: Path
@@ -53,7 +58,7 @@ class Scanner:
     ) -> ScanResult:
         ws = self.workspace
         found = discover(self.root, self.config.exclude)
-        errors = list(found.errors)
+        errors = list(found.errors) + list(self.config.errors)
         python: dict[str, PythonFile] = {}
         templates: dict[str, TemplateFile] = {}
         for rel in found.python:
@@ -67,7 +72,12 @@ class Scanner:
         for rel in found.templates:
             data = self._read(rel, errors)
             if data is not None:
-                templates[rel] = TemplateFile(rel, data)
+                template = TemplateFile(rel, data)
+                problem = template.syntax_error()
+                if problem:
+                    errors.append((rel, problem))  # rules leave a template they cannot read alone
+                else:
+                    templates[rel] = template
         project = Project(str(self.root), python, templates, ws, errors)
         result = ScanResult(self.root, project, errors=errors)
         suppressions: dict[str, Suppressions] = {}
@@ -126,6 +136,8 @@ class Scanner:
             for rule in project_rules:
                 for finding in rule.check_project(project):
                     emit(finding)
+            if not project.is_flask_project():
+                errors.append((".", f"no Flask app found under {self.root} ({len(python)} Python files scanned)"))
         if on_progress:
             on_progress(done, total, "")
         result.files_scanned = done
@@ -135,6 +147,10 @@ class Scanner:
 
     def _read(self, rel: str, errors: list[tuple[str, str]]) -> bytes | None:
         try:
+            size = self.workspace.abspath(rel).stat().st_size if rel not in self.workspace.pending else 0
+            if size > MAX_FILE_BYTES:
+                errors.append((rel, f"skipped: {size / 1e6:.1f} MB is larger than the {MAX_FILE_BYTES // 10**6} MB limit"))
+                return None
             data = self.workspace.read(rel)
         except PermissionError:
             errors.append((rel, "permission denied: cannot read the file"))

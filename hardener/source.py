@@ -10,6 +10,23 @@ import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
 
+class _LazyJinja:
+    """One shared jinja2 Environment, created on first use (keeps start-up fast)."""
+
+    _env = None
+
+    def parse(self, text: str):
+        if self._env is None:
+            import jinja2
+
+            # Extensions commonly used in Flask templates, so their tags parse.
+            type(self)._env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "jinja2.ext.i18n"])
+        return self._env.parse(text)
+
+
+_JINJA = _LazyJinja()
+
+
 class ParseError(Exception):
     pass
 
@@ -114,6 +131,20 @@ class TemplateFile:
 
     def line_text(self, line: int) -> str:
         return self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+
+    def syntax_error(self) -> str | None:
+        """A one-line reason if Jinja cannot parse the template, else None."""
+        try:
+            import jinja2
+        except ImportError:  # Flask brings jinja2; without it there is nothing to check against
+            return None
+        try:
+            _JINJA.parse(self.text)
+        except jinja2.TemplateSyntaxError as exc:
+            return f"not valid Jinja at line {exc.lineno}: {exc.message}"
+        except Exception as exc:
+            return f"not valid Jinja: {exc.__class__.__name__}"
+        return None
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
