@@ -137,7 +137,8 @@ def discover(root: Path, exclude: list[str] | None = None) -> Discovered:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             try:
                 is_dir = entry.is_dir()
-            except OSError:
+            except OSError as exc:
+                found.errors.append((rel, f"cannot read: {exc.strerror or exc}"))
                 continue
             if is_dir:
                 if entry.name in SKIP_DIRS or entry.name.endswith(".egg-info"):
