@@ -61,6 +61,9 @@ def _codes(value: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # libcst's visitors recurse once per nesting level: deeply nested real-world
+    # code (long operator chains) needs more than the default 1000 frames.
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -364,7 +364,11 @@ class Project:
                     module = None
                 if module is not None:
                     facts = ModuleFacts(file)
-                    module.visit(_FactsVisitor(facts, module_name_for(path)))
+                    try:
+                        module.visit(_FactsVisitor(facts, module_name_for(path)))
+                    except RecursionError:
+                        file.parse_error = "too deeply nested to analyse"
+                        facts = None
             self._file_facts[path] = facts
         return self._file_facts[path]
 

@@ -118,8 +118,7 @@ class Scanner:
                 except ParseError:
                     wanted = []
             for rule in wanted:
-                for finding in rule.check_file(file, project):
-                    emit(finding)
+                self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_file(file, project)])
             if file.parse_error is not None:
                 errors.append((rel, file.parse_error))
             done += 1
@@ -130,12 +129,10 @@ class Scanner:
                 for rule in template_rules:
                     if rule.template_triggers and not any(t in template.text for t in rule.template_triggers):
                         continue
-                    for finding in rule.check_template(template, project):
-                        emit(finding)
+                    self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_template(template, project)])
                 done += 1
             for rule in project_rules:
-                for finding in rule.check_project(project):
-                    emit(finding)
+                self._guarded(rule, ".", errors, lambda: [emit(f) for f in rule.check_project(project)])
             if not project.is_flask_project():
                 errors.append((".", f"no Flask app found under {self.root} ({len(python)} Python files scanned)"))
         if on_progress:
@@ -144,6 +141,16 @@ class Scanner:
         result.findings.sort(key=Finding.sort_key)
         errors.sort()
         return result
+
+    @staticmethod
+    def _guarded(rule, rel: str, errors: list[tuple[str, str]], run: Callable[[], object]) -> None:
+        """A rule that fails on odd code becomes one error line; the scan goes on."""
+        try:
+            run()
+        except RecursionError:
+            errors.append((rel, f"{rule.code}: too deeply nested to analyse"))
+        except Exception as exc:  # a rule bug must not cost the user the rest of the scan
+            errors.append((rel, f"{rule.code}: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
 
     def _read(self, rel: str, errors: list[tuple[str, str]]) -> bytes | None:
         try:
