@@ -7,4 +7,5 @@ top-level name like ``codemods`` could clash with other distributions.
 # Rule modules, imported by hardener.rules.all_rules() on first use.
 RULE_MODULES = [
     "debug_mode",
+    "unused_suppression",
 ]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from hardener import __version__
+from hardener.config import CONFIDENCES, HEADERS_FIXES, PARAMSTYLES, SEVERITIES
 
 EXIT_OK, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -26,9 +27,16 @@ examples:
   hardener --apply-all          apply every safe fix without asking
   hardener --diff               print the fixes as unified diffs
   hardener --format json -o r.json
+  hardener --format sarif -o hardener.sarif     for GitHub code scanning
+  hardener --format github                      annotations in a GitHub Actions log
+  hardener --write-baseline .hardener-baseline.json
+  hardener --baseline .hardener-baseline.json   report only findings not in the baseline
   hardener --explain H102       what a rule looks for and how it fixes it
 
-exit codes: 0 nothing to report, 1 findings remain, 2 usage/config/internal error"""
+settings come from [tool.hardener] in pyproject.toml; the flags override them.
+
+exit codes: 0 nothing to report, 1 findings remain (at or above --fail-on),
+2 usage/config/internal error"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +51,10 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--undo", action="store_true", help="restore the files changed by the last run that wrote")
     mode.add_argument("--explain", metavar="CODE", help="print the documentation of a rule")
     mode.add_argument("--list-rules", action="store_true", help="list every rule")
-    p.add_argument("--format", choices=["text", "json"], help="print a report in this format; write nothing")
+    mode.add_argument("--write-baseline", metavar="FILE",
+                      help="record the current findings in FILE (for --baseline) and exit 0; write nothing else")
+    p.add_argument("--format", choices=["text", "json", "sarif", "github"],
+                   help="print a report in this format; write nothing")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
     p.add_argument("--unsafe-fixes", action="store_true", help="also apply fixes marked 'review'")
     p.add_argument("--require-clean", action="store_true",
@@ -52,6 +63,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ignore", metavar="CODES", help="comma-separated rule codes, prefixes or categories to skip")
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when findings remain")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the scan cache")
+    cfg = p.add_argument_group("settings (override [tool.hardener] in pyproject.toml)")
+    cfg.add_argument("--exclude", metavar="GLOBS", help="comma-separated glob patterns of paths to skip (added to exclude)")
+    cfg.add_argument("--per-file-ignores", metavar="GLOB:CODES", action="append", default=[],
+                     help="skip rules for matching files, e.g. 'tests/*:H101,H102' (repeatable)")
+    cfg.add_argument("--min-severity", choices=SEVERITIES, help="report only findings of this severity or higher")
+    cfg.add_argument("--min-confidence", choices=CONFIDENCES, help="report only findings of this confidence or higher")
+    cfg.add_argument("--fail-on", choices=SEVERITIES,
+                     help="exit 1 only when a finding of this severity or higher remains (default: low)")
+    cfg.add_argument("--headers-fix", choices=HEADERS_FIXES, help="how security headers are added")
+    cfg.add_argument("--paramstyle", choices=PARAMSTYLES, help="placeholder style for SQL fixes")
+    cfg.add_argument("--baseline", metavar="FILE", help="hide the findings recorded in FILE by --write-baseline")
+    cfg.add_argument("--show-suppressed", action="store_true",
+                     help="also list findings hidden by `hardener: ignore` comments or the baseline")
+    cfg.add_argument("--report-unused-suppressions", action="store_true",
+                     help="report `hardener: ignore` comments that hide nothing (rule H000)")
     p.add_argument("--version", action="version", version=f"hardener {__version__}")
     return p
 
@@ -121,19 +147,13 @@ def run(args) -> int:
         return EXIT_OK
     try:
         config = load_config(root)
+        apply_flags(config, args, root)
     except ConfigError as exc:
         print(f"hardener: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    if args.select:
-        config.select = _codes(args.select)
-    if args.ignore:
-        config.ignore = config.ignore + _codes(args.ignore)
-    if args.no_cache:
-        config.cache = False
-    unknown = [c for c in config.select + config.ignore if not _known_selector(c)]
-    if unknown:
-        print(f"hardener: error: unknown rule selector(s): {', '.join(unknown)}; see `hardener --list-rules`", file=sys.stderr)
-        return EXIT_ERROR
+
+    if args.write_baseline:
+        return write_baseline(root, config, args)
 
     if args.apply_all:
         return apply_all(root, config, args)
@@ -158,10 +178,107 @@ def _known_selector(code: str) -> bool:
     )
 
 
-def _exit_for(findings, args) -> int:
+def apply_flags(config, args, root: Path) -> None:
+    """Command-line flags override [tool.hardener]; raises ConfigError naming the flag."""
+    from hardener.config import ConfigError, check_selectors
+
+    if args.select:
+        check_selectors(_codes(args.select), "--select")
+        config.select = _codes(args.select)
+    if args.ignore:
+        check_selectors(_codes(args.ignore), "--ignore")
+        config.ignore = config.ignore + _codes(args.ignore)
+    if args.no_cache:
+        config.cache = False
+    if args.exclude:
+        config.exclude = config.exclude + _codes(args.exclude)
+    for item in args.per_file_ignores:
+        glob, sep, codes = item.rpartition(":")
+        if not sep or not glob or not _codes(codes):
+            raise ConfigError(f"--per-file-ignores {item!r}: expected GLOB:CODES, e.g. 'tests/*:H101,H102'")
+        check_selectors(_codes(codes), f"--per-file-ignores {item!r}")
+        config.per_file_ignores = {**config.per_file_ignores, glob: config.per_file_ignores.get(glob, []) + _codes(codes)}
+    for name in ("min_severity", "min_confidence", "fail_on", "headers_fix", "paramstyle"):
+        if getattr(args, name):
+            setattr(config, name, getattr(args, name))
+    if args.report_unused_suppressions or any(c.upper() == "H000" for c in config.select):
+        config.report_unused_suppressions = True
+    if args.baseline:
+        baseline_path = Path(args.baseline)
+    elif config.baseline:
+        baseline_path = root / config.baseline
+    else:
+        baseline_path = None
+    if baseline_path is not None and not args.write_baseline:
+        from hardener.baseline import BaselineError, load_baseline
+
+        try:
+            config.baseline_data = load_baseline(baseline_path)
+        except BaselineError as exc:
+            raise ConfigError(str(exc)) from None
+        config.baseline = str(baseline_path)
+
+
+def _exit_for(findings, args, config=None) -> int:
     if args.exit_zero:
         return EXIT_OK
+    if config is not None:
+        findings = [f for f in findings if config.fails(f.severity)]
     return EXIT_FINDINGS if findings else EXIT_OK
+
+
+class Progress:
+    """``scanning 12/240 app/views.py`` on one terminal line of stderr, shown
+    only once a scan has taken a moment, and erased when it ends."""
+
+    def __init__(self, stream, delay: float = 0.4):
+        import time
+
+        self.stream, self.delay, self.clock = stream, delay, time.monotonic
+        self.start = self.clock()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, done: int, total: int, path: str) -> None:
+        now = self.clock()
+        if now - self.start < self.delay or now - self.last < 0.1 or not path:
+            return
+        self.last = now
+        import shutil
+
+        width = shutil.get_terminal_size((80, 24)).columns - 1
+        self.stream.write("\r\033[K" + f"hardener: scanning {done + 1}/{total} {path}"[:width])
+        self.stream.flush()
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+
+
+def _scan(root: Path, config, *, progress: bool):
+    from hardener.scanner import scan
+
+    if not (progress and sys.stderr.isatty()):
+        return scan(root, config)
+    bar = Progress(sys.stderr)
+    try:
+        return scan(root, config, on_progress=bar)
+    finally:
+        bar.finish()
+
+
+def write_baseline(root: Path, config, args) -> int:
+    from hardener.baseline import write_baseline as write
+
+    config.baseline_data = None
+    result = _scan(root, config, progress=True)
+    count = write(Path(args.write_baseline), result.findings)
+    print(f"hardener: wrote {count} finding{'s' if count != 1 else ''} to {args.write_baseline}", file=sys.stderr)
+    for path, message in result.errors:
+        print(f"hardener: {path}: {message}", file=sys.stderr)
+    return _exit_with_errors(EXIT_OK, result.errors)
 
 
 def _exit_with_errors(code: int, errors) -> int:
@@ -171,15 +288,15 @@ def _exit_with_errors(code: int, errors) -> int:
 def report(root: Path, config, args) -> int:
     from hardener.report import FORMATS
     from hardener.report.text import use_color
-    from hardener.scanner import scan
 
-    result = scan(root, config)
     fmt = args.format or "text"
+    result = _scan(root, config, progress=fmt == "text")
+    options = {"show_suppressed": args.show_suppressed, "baseline": config.baseline if config.baseline_data else None}
     if fmt == "text":
         stream = sys.stdout if args.output is None else None
-        text = FORMATS["text"](result, str(root), color=bool(stream) and use_color(stream))
+        text = FORMATS["text"](result, str(root), color=bool(stream) and use_color(stream), **options)
     else:
-        text = FORMATS[fmt](result, str(root))
+        text = FORMATS[fmt](result, str(root), **options)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
@@ -187,7 +304,7 @@ def report(root: Path, config, args) -> int:
     for path, message in result.errors:
         if fmt != "text":
             print(f"hardener: {path}: {message}", file=sys.stderr)
-    return _exit_with_errors(_exit_for(result.findings, args), result.errors)
+    return _exit_with_errors(_exit_for(result.findings, args, config), result.errors)
 
 
 def diff(root: Path, config, args) -> int:
@@ -211,7 +328,7 @@ def diff(root: Path, config, args) -> int:
     print(f"{printed} fix{'es' if printed != 1 else ''} shown for {len(result.findings)} findings; nothing written.", file=sys.stderr)
     for path, message in result.errors:
         print(f"hardener: {path}: {message}", file=sys.stderr)
-    code = EXIT_FINDINGS if printed and not args.exit_zero else _exit_for(result.findings, args)
+    code = EXIT_FINDINGS if printed and not args.exit_zero else _exit_for(result.findings, args, config)
     return _exit_with_errors(code, result.errors)
 
 
@@ -242,4 +359,4 @@ def apply_all(root: Path, config, args) -> int:
         print(f"hardener: {finding.path}:{finding.line}: {finding.code}: not fixed: {reason}", file=sys.stderr)
     for path, message in report_.errors:
         print(f"hardener: {path}: {message}", file=sys.stderr)
-    return _exit_with_errors(_exit_for(report_.remaining, args), report_.errors)
+    return _exit_with_errors(_exit_for(report_.remaining, args, config), report_.errors)

@@ -26,11 +26,21 @@ class Config:
     headers_fix: str = "talisman"  # or "after_request"
     paramstyle: str | None = None  # override for SQL fixes: qmark, format, named
     cache: bool = True
+    report_unused_suppressions: bool = False  # report `hardener: ignore` comments that hide nothing (H000)
+    baseline: str | None = None  # a file written by --write-baseline: its findings are not reported
+    # the loaded baseline (hardener.baseline.Baseline), set by the front end
+    baseline_data: object | None = field(default=None, compare=False, repr=False)
+    source: str = field(default="", compare=False, repr=False)  # the file the settings came from
 
     def fingerprint(self) -> str:
         import json
 
-        return json.dumps({k: v for k, v in self.__dict__.items() if k != "errors"}, sort_keys=True, default=str)
+        skip = ("errors", "baseline_data", "source")
+        return json.dumps({k: v for k, v in self.__dict__.items() if k not in skip}, sort_keys=True, default=str)
+
+    def fails(self, severity) -> bool:
+        """Does a finding of this severity make the run fail (``fail-on``)?"""
+        return int(severity) >= SEVERITIES.index(self.fail_on) + 1
 
 
 SEVERITIES = ("low", "medium", "high", "critical")
@@ -46,7 +56,35 @@ ALLOWED = {
     "headers-fix": "one of talisman, after_request",
     "paramstyle": "one of qmark, format, named",
     "cache": "true or false",
+    "report-unused-suppressions": "true or false",
+    "baseline": "a path to a baseline file (written by --write-baseline), relative to the project root",
 }
+HEADERS_FIXES = ("talisman", "after_request")
+PARAMSTYLES = ("qmark", "format", "named")
+
+
+def _suggest(key: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key.replace("_", "-"), list(ALLOWED), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def check_selectors(codes: list[str], where: str) -> None:
+    """Every code must name a rule, a code prefix, a category or ALL."""
+    from hardener.models import CATEGORIES
+    from hardener.rules import all_rules
+
+    rules = all_rules()
+    for code in codes:
+        c = code.strip()
+        if not (c.upper() == "ALL" or c.lower() in CATEGORIES
+                or any(r.code.startswith(c.upper()) or r.name == c for r in rules)):
+            raise ConfigError(
+                f"{where}: unknown rule selector {code!r}; expected rule codes or prefixes "
+                f"({', '.join(r.code for r in rules)}), rule names, categories ({', '.join(CATEGORIES)}) or ALL"
+                "; see `hardener --list-rules`"
+            )
 
 
 def load_config(root: Path) -> Config:
@@ -61,20 +99,30 @@ def load_config(root: Path) -> Config:
         reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         config.errors.append(("pyproject.toml", f"not valid TOML ({reason}); [tool.hardener] settings ignored"))
         return config
-    table = doc.get("tool", {}).get("hardener")
+    tool = doc.get("tool", {})
+    table = tool.get("hardener") if isinstance(tool, dict) else None
     if table is None:
         return config
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.hardener] must be a table of settings; allowed keys: {', '.join(ALLOWED)}")
+    config.source = str(path)
     for key, value in table.unwrap().items():
         if key not in ALLOWED:
-            raise ConfigError(f"{path}: [tool.hardener] unknown key {key!r}; allowed keys: {', '.join(ALLOWED)}")
+            raise ConfigError(f"{path}: [tool.hardener] unknown key {key!r}{_suggest(key)}; allowed keys: {', '.join(ALLOWED)}")
         bad = ConfigError(f"{path}: [tool.hardener] {key} = {value!r} is not allowed; expected {ALLOWED[key]}")
         if key in ("select", "ignore", "exclude"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise bad
+            if key != "exclude":
+                check_selectors(value, f"{path}: [tool.hardener] {key}")
             setattr(config, key, value)
         elif key == "per-file-ignores":
-            if not isinstance(value, dict) or not all(isinstance(v, list) for v in value.values()):
+            if not isinstance(value, dict) or not all(
+                isinstance(v, list) and all(isinstance(c, str) for c in v) for v in value.values()
+            ):
                 raise bad
+            for glob, codes in value.items():
+                check_selectors(codes, f"{path}: [tool.hardener.per-file-ignores] {glob!r}")
             config.per_file_ignores = value
         elif key in ("min-severity", "fail-on"):
             if value not in SEVERITIES:
@@ -85,15 +133,19 @@ def load_config(root: Path) -> Config:
                 raise bad
             config.min_confidence = value
         elif key == "headers-fix":
-            if value not in ("talisman", "after_request"):
+            if value not in HEADERS_FIXES:
                 raise bad
             config.headers_fix = value
         elif key == "paramstyle":
-            if value not in ("qmark", "format", "named"):
+            if value not in PARAMSTYLES:
                 raise bad
             config.paramstyle = value
-        elif key == "cache":
+        elif key in ("cache", "report-unused-suppressions"):
             if not isinstance(value, bool):
                 raise bad
-            config.cache = value
+            setattr(config, key.replace("-", "_"), value)
+        elif key == "baseline":
+            if not isinstance(value, str) or not value.strip():
+                raise bad
+            config.baseline = value
     return config

@@ -28,6 +28,7 @@ class ScanResult:
     project: Project
     findings: list[Finding] = field(default_factory=list)
     suppressed: list[Finding] = field(default_factory=list)
+    baselined: list[Finding] = field(default_factory=list)  # known findings listed in the baseline
     errors: list[tuple[str, str]] = field(default_factory=list)
     files_scanned: int = 0
     cancelled: bool = False
@@ -81,6 +82,7 @@ class Scanner:
         project = Project(str(self.root), python, templates, ws, errors)
         result = ScanResult(self.root, project, errors=errors)
         suppressions: dict[str, Suppressions] = {}
+        baseline = self.config.baseline_data.matcher() if self.config.baseline_data is not None else None
 
         def emit(finding: Finding) -> None:
             if not self._keep(finding):
@@ -89,9 +91,13 @@ class Scanner:
             if sup is None:
                 source = python.get(finding.path) or templates.get(finding.path)
                 text = source.data.decode("utf-8", "replace") if source is not None else ""
-                sup = suppressions[finding.path] = Suppressions.parse(text)
+                kind = "python" if finding.path in python else "template" if finding.path in templates else None
+                sup = suppressions[finding.path] = Suppressions.parse(text, kind)
             if sup.suppresses(finding.code, finding.line, finding.end_line):
                 result.suppressed.append(finding)
+                return
+            if baseline is not None and baseline.take(finding):
+                result.baselined.append(finding)
                 return
             result.findings.append(finding)
             if on_finding:
@@ -133,6 +139,11 @@ class Scanner:
                 done += 1
             for rule in project_rules:
                 self._guarded(rule, ".", errors, lambda: [emit(f) for f in rule.check_project(project)])
+            if self.config.report_unused_suppressions or any(c.strip().upper() == "H000" for c in self.config.select):
+                from hardener.unused import unused_suppressions
+
+                ran = {r.code for r in self.rules}
+                result.findings += unused_suppressions(project, suppressions, ran)
             if not project.is_flask_project():
                 errors.append((".", f"no Flask app found under {self.root} ({len(python)} Python files scanned)"))
         if on_progress:

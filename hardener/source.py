@@ -154,42 +154,139 @@ class TemplateFile:
 
 
 @dataclass
+class SuppressionComment:
+    """One ``hardener: ignore`` comment, where it is and what it names."""
+
+    line: int
+    column: int  # 1-based, where "hardener:" starts
+    end_column: int
+    codes: frozenset[str] | None  # None: every code
+    file_level: bool
+    text: str  # the matched text, e.g. "hardener: ignore[H101]"
+
+
+@dataclass
 class Suppressions:
-    """``# hardener: ignore[CODE, ...]`` per line, and file-wide ``# hardener: ignore-file``."""
+    """``# hardener: ignore[CODE, ...]`` per line, and file-wide ``# hardener: ignore-file``.
+
+    In Python files only real comments count (a string that happens to contain
+    the words does not); in templates the Jinja comment form
+    ``{# hardener: ignore[CODE] #}`` is used. ``kind=None`` keeps the plain
+    per-line text match for other files.
+    """
 
     by_line: dict[int, set[str] | None] = field(default_factory=dict)  # None = all codes
     file_codes: set[str] | None = field(default_factory=set)  # None = whole file
     used: set[tuple[int, str]] = field(default_factory=set)
+    comments: list[SuppressionComment] = field(default_factory=list)
+    used_file: set[str] = field(default_factory=set)  # codes a file-level suppression hid
 
     PATTERN = re.compile(r"hardener:\s*ignore(-file)?(?:\[([A-Za-z0-9_,\s]*)\])?")
+    JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 
     @classmethod
-    def parse(cls, text: str) -> "Suppressions":
+    def parse(cls, text: str, kind: str | None = None) -> "Suppressions":
         sup = cls()
         if "hardener:" not in text:
             return sup
-        for number, line in enumerate(text.splitlines(), 1):
-            if "hardener:" not in line:
-                continue
-            for m in cls.PATTERN.finditer(line):
-                codes = {c.strip().upper() for c in (m.group(2) or "").split(",") if c.strip()} or None
-                if m.group(1):
-                    if codes is None or sup.file_codes is None:
-                        sup.file_codes = None
-                    else:
-                        sup.file_codes |= codes
-                else:
-                    prev = sup.by_line.get(number, set())
-                    sup.by_line[number] = None if codes is None or prev is None else prev | codes
+        for number, column, chunk in cls._candidates(text, kind):
+            for m in cls.PATTERN.finditer(chunk):
+                sup._add(number, column + m.start(), m)
         return sup
 
+    @classmethod
+    def _candidates(cls, text: str, kind: str | None):
+        """(line, 1-based column, text) of the places a suppression may be written."""
+        if kind == "python":
+            comments = _python_comments(text)
+            if comments is not None:
+                yield from comments
+                return
+        if kind == "template":
+            for m in cls.JINJA_COMMENT.finditer(text):
+                body = m.group(0)
+                if "hardener:" not in body:
+                    continue
+                start = m.start()
+                for i, part in enumerate(body.split("\n")):
+                    if "hardener:" in part:
+                        line = text.count("\n", 0, start) + 1 + i
+                        line_start = text.rfind("\n", 0, start) + 1 if i == 0 else None
+                        column = (start - line_start + 1) if i == 0 else 1
+                        yield line, column, part
+            return
+        for number, line in enumerate(text.splitlines(), 1):
+            if "hardener:" in line:
+                yield number, 1, line
+
+    def _add(self, number: int, column: int, m: re.Match) -> None:
+        codes = {c.strip().upper() for c in (m.group(2) or "").split(",") if c.strip()} or None
+        self.comments.append(SuppressionComment(
+            number, column, column + len(m.group(0)), frozenset(codes) if codes else None, bool(m.group(1)), m.group(0),
+        ))
+        if m.group(1):
+            if codes is None or self.file_codes is None:
+                self.file_codes = None
+            else:
+                self.file_codes |= codes
+        else:
+            prev = self.by_line.get(number, set())
+            self.by_line[number] = None if codes is None or prev is None else prev | codes
+
     def suppresses(self, code: str, line: int, end_line: int | None = None) -> bool:
-        if self.file_codes is None or code in self.file_codes:
-            return True
         for ln in {line, end_line or line}:
             if ln in self.by_line:
                 codes = self.by_line[ln]
                 if codes is None or code in codes:
                     self.used.add((ln, code))
                     return True
+        if self.file_codes is None or code in self.file_codes:
+            self.used_file.add(code)
+            return True
         return False
+
+    def unused(self, ran: set[str], known: set[str]) -> list[tuple[SuppressionComment, str, frozenset[str]]]:
+        """Comments (or codes in them) that hid no finding in this scan:
+        (comment, why, the codes to drop; empty for a comment without codes).
+
+        ``ran`` are the codes of the rules that ran: a code whose rule did not
+        run cannot be judged and is left alone; ``known`` are all rule codes.
+        """
+        out = []
+        for c in self.comments:
+            if c.file_level:
+                hit = bool(self.used_file) if c.codes is None else None
+                used_codes = self.used_file
+            else:
+                hit = any(ln == c.line for ln, _ in self.used) if c.codes is None else None
+                used_codes = {code for ln, code in self.used if ln == c.line}
+            if c.codes is None:
+                if not hit:
+                    out.append((c, "suppresses every rule but hides no finding", frozenset()))
+                continue
+            problems, drop = [], set()
+            for code in sorted(c.codes):
+                if code not in known:
+                    problems.append(f"{code} is not a rule code")
+                    drop.add(code)
+                elif code in ran and code not in used_codes:
+                    problems.append(f"{code} hides no finding")
+                    drop.add(code)
+            if problems:
+                out.append((c, "; ".join(problems), frozenset(drop)))
+        return out
+
+
+def _python_comments(text: str):
+    """(line, column, comment) for every comment token, or None if the file does not tokenize."""
+    import io
+    import tokenize
+
+    out = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text).readline):
+            if tok.type == tokenize.COMMENT and "hardener:" in tok.string:
+                out.append((tok.start[0], tok.start[1] + 1, tok.string))
+    except (tokenize.TokenError, SyntaxError, ValueError):
+        return None
+    return out
