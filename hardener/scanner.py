@@ -185,7 +185,10 @@ class Scanner:
         if finding.confidence < CONFIDENCES.index(cfg.min_confidence) + 1:
             return False
         for glob, codes in cfg.per_file_ignores.items():
-            if fnmatch.fnmatch(finding.path, glob) and any(finding.code.startswith(c.upper()) or c.upper() == "ALL" for c in codes):
+            if fnmatch.fnmatch(finding.path, glob) and any(
+                finding.code.startswith(c.upper()) or c.upper() == "ALL" or c.lower() in (finding.category, finding.name)
+                for c in codes
+            ):
                 return False
         return True
 
