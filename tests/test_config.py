@@ -10,7 +10,7 @@ import pytest
 from conftest import run_hardener
 from hardener.cli import apply_flags, build_parser
 from hardener.config import ALLOWED, Config, ConfigError, load_config
-from reportkit import APP
+from reportkit import ONLY, APP
 
 LOW_APP = APP  # H101 findings are "high"
 
@@ -127,13 +127,13 @@ def test_bad_flags(argv, needle, tmp_path):
 def test_min_severity_and_fail_on_through_the_cli(make_project):
     root = project(make_project, 'fail-on = "critical"\n')
     # the high findings are still reported, but do not fail the run
-    proc = run_hardener(root)
+    proc = run_hardener(*ONLY, root)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("H101 high") == 2
     # the flag overrides the file
-    assert run_hardener(root, "--fail-on", "high").returncode == 1
+    assert run_hardener(*ONLY, root, "--fail-on", "high").returncode == 1
     # hidden below the minimum severity
-    proc = run_hardener(root, "--min-severity", "critical", "--fail-on", "low")
+    proc = run_hardener(*ONLY, root, "--min-severity", "critical", "--fail-on", "low")
     assert proc.returncode == 0 and "No findings" in proc.stdout
 
 
@@ -141,7 +141,7 @@ def test_per_file_ignores_and_exclude_from_settings(make_project):
     other = "from flask import Flask\nadmin = Flask(__name__)\nadmin.debug = True\n"
     root = project(make_project, 'per-file-ignores = { "app.py" = ["debug"] }\nexclude = ["vendor/*"]\n',
                    {"admin/site.py": other, "vendor/lib.py": other})
-    proc = run_hardener(root, "--format", "github")
+    proc = run_hardener(*ONLY, root, "--format", "github")
     assert proc.returncode == 1
     files = [line.split("file=")[1].split(",")[0] for line in proc.stdout.splitlines()]
     assert files == ["admin/site.py"]
@@ -151,8 +151,8 @@ def test_min_confidence_filters(make_project):
     root = make_project({"app.py": APP})
     from hardener.scanner import scan
 
-    assert len(scan(root, Config(cache=False, min_confidence="high")).findings) == 2  # H101 is high confidence
-    finding = scan(root, Config(cache=False)).findings[0]
+    assert len(scan(root, Config(cache=False, select=["H101"], min_confidence="high")).findings) == 2  # H101 is high confidence
+    finding = scan(root, Config(cache=False, select=["H101"])).findings[0]
     finding.confidence = type(finding.confidence).LOW
     from hardener.scanner import Scanner
 

@@ -6,7 +6,7 @@ import re
 
 from conftest import run_hardener
 from hardener.report.github import annotation, escape_data, escape_property, render_github
-from reportkit import APP, SECRET, scan_app, secret_finding
+from reportkit import ONLY, APP, SECRET, scan_app, secret_finding
 
 LINE = re.compile(r"^::(error|warning|notice) ((?:[A-Za-z]+=[^,:]*)(?:,[A-Za-z]+=[^,:]*)*)::(.*)$")
 
@@ -20,7 +20,7 @@ def test_escaping():
 
 def test_cli_prints_only_annotations(make_project):
     root = make_project({"app.py": APP})
-    proc = run_hardener(root, "--format", "github")
+    proc = run_hardener(*ONLY, root, "--format", "github")
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
     assert len(lines) == 2

@@ -11,7 +11,7 @@ import jsonschema
 
 from conftest import REPO, run_hardener
 from hardener.report.json_report import SCHEMA_PATH, SCHEMA_VERSION, render_json
-from reportkit import APP, SECRET, scan_app, secret_finding
+from reportkit import ONLY, APP, SECRET, scan_app, secret_finding
 
 SCHEMA = json.loads(SCHEMA_PATH.read_text())
 
@@ -30,7 +30,7 @@ def test_docs_embed_the_schema_and_describe_every_field():
 
 def test_cli_json_validates(make_project):
     root = make_project({"app.py": APP.replace("app.run(debug=True)", "app.run(debug=True)  # hardener: ignore")})
-    proc = run_hardener(root, "--format", "json", "--show-suppressed")
+    proc = run_hardener(*ONLY, root, "--format", "json", "--show-suppressed")
     assert proc.returncode == 1, proc.stderr
     data = json.loads(proc.stdout)
     validate(data)

@@ -16,7 +16,7 @@ from conftest import run_hardener
 from hardener.models import FileChange
 from hardener.report.sarif import FINGERPRINT_KEY, apply_replacements, render_sarif, replacements
 from hardener.rules import all_rules
-from reportkit import APP, SECRET, scan_app, secret_finding
+from reportkit import ONLY, APP, SECRET, scan_app, secret_finding
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -40,7 +40,7 @@ def test_schema_rejects_a_broken_log():
 
 def test_cli_sarif_is_valid_and_complete(make_project):
     root = make_project({"app.py": APP})
-    proc = run_hardener(root, "--format", "sarif")
+    proc = run_hardener(*ONLY, root, "--format", "sarif")
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(proc.stdout)  # nothing but the log on stdout
     validate(doc)

@@ -8,7 +8,7 @@ import io
 from conftest import run_hardener
 from hardener.cli import Progress
 from hardener.report.text import render_text, use_color
-from reportkit import APP, SECRET, scan_app, secret_finding
+from reportkit import ONLY, APP, SECRET, scan_app, secret_finding
 
 
 class Tty(io.StringIO):
@@ -18,7 +18,7 @@ class Tty(io.StringIO):
 
 def test_grouped_with_caret_and_summary(make_project):
     root = make_project({"app.py": APP, "views.py": "from flask import Flask\nother = Flask(__name__)\nother.debug = True\n"})
-    proc = run_hardener(root)  # piped: a report, not the review
+    proc = run_hardener(*ONLY, root)  # piped: a report, not the review
     assert proc.returncode == 1
     out = proc.stdout
     assert "\033[" not in out
@@ -82,6 +82,6 @@ def test_progress_only_after_a_moment_and_erased():
 def test_machine_formats_print_nothing_else(make_project):
     root = make_project({"app.py": APP})
     for fmt in ("json", "sarif", "github"):
-        proc = run_hardener(root, "--format", fmt)
+        proc = run_hardener(*ONLY, root, "--format", fmt)
         assert proc.stderr == "", (fmt, proc.stderr)
         assert "Found" not in proc.stdout

@@ -13,7 +13,7 @@ from hardener.apply import apply_fixes
 from hardener.config import Config
 from hardener.scanner import scan
 from hardener.source import Suppressions
-from reportkit import APP
+from reportkit import ONLY, APP
 
 RUN = "    app.run(debug=True)"
 CFG = "app.config[\"DEBUG\"] = True"
@@ -33,28 +33,28 @@ def lines_of(result):
 ])
 def test_line_suppressions(make_project, comment, left):
     root = make_project({"app.py": APP.replace(RUN, RUN + comment)})
-    result = scan(root, Config(cache=False))
+    result = scan(root, Config(cache=False, select=["H101"]))
     assert lines_of(result) == left
     assert len(result.suppressed) == 2 - len(left)
 
 
 def test_file_level_and_strings(make_project):
     root = make_project({"app.py": "# hardener: ignore-file[H101]\n" + APP}, "a")
-    result = scan(root, Config(cache=False))
+    result = scan(root, Config(cache=False, select=["H101"]))
     assert lines_of(result) == [] and len(result.suppressed) == 2
     # words in a string are not a comment
     root = make_project({"app.py": APP.replace(RUN, RUN + "; note = '# hardener: ignore'")}, "b")
-    assert lines_of(scan(root, Config(cache=False))) == [4, 7]
+    assert lines_of(scan(root, Config(cache=False, select=["H101"]))) == [4, 7]
 
 
 def test_multiline_finding_suppressed_on_its_last_line(make_project):
     app = APP.replace(RUN, "    app.run(\n        debug=True,\n    )  # hardener: ignore[H101]")
     root = make_project({"app.py": app})
     # the finding is the `debug=True` argument on line 8: the comment on line 9 is not on it
-    assert lines_of(scan(root, Config(cache=False))) == [4, 8]
+    assert lines_of(scan(root, Config(cache=False, select=["H101"]))) == [4, 8]
     app = APP.replace(CFG, 'app.config.update(\n    DEBUG=True,  # hardener: ignore\n)')
     root = make_project({"app.py": app}, "b")
-    result = scan(root, Config(cache=False))
+    result = scan(root, Config(cache=False, select=["H101"]))
     assert len(result.suppressed) == 1
 
 
@@ -89,7 +89,7 @@ def test_template_suppression_in_a_scan(make_project, monkeypatch):
         "app.py": "from flask import Flask\napp = Flask(__name__)\n",
         "templates/a.html": "<p>{{ a|safe }}</p>{# hardener: ignore[H101] #}\n<p>{{ b|safe }}</p>\n",
     })
-    result = Scanner(root, Config(cache=False), rules=[SafeFilter]).run()
+    result = Scanner(root, Config(cache=False, select=["H101"]), rules=[SafeFilter]).run()
     assert [(f.path, f.line) for f in result.findings] == [("templates/a.html", 2)]
     assert [(f.path, f.line) for f in result.suppressed] == [("templates/a.html", 1)]
 
@@ -97,30 +97,30 @@ def test_template_suppression_in_a_scan(make_project, monkeypatch):
 def test_every_mode_honours_suppressions(make_project):
     app = APP.replace(RUN, RUN + "  # hardener: ignore[H101]")
     root = make_project({"app.py": app})
-    report, ws, _ = apply_fixes(root, Config(cache=False))
+    report, ws, _ = apply_fixes(root, Config(cache=False, select=["H101"]))
     assert [a.finding.line for a in report.applied] == [4]
     assert "debug=True)  # hardener: ignore[H101]" in ws.read("app.py").decode()
-    diff = run_hardener(root, "--diff")
+    diff = run_hardener(*ONLY, root, "--diff")
     assert diff.stdout.count("# H101 ") == 1
-    proc = run_hardener(root, "--apply-all")
+    proc = run_hardener(*ONLY, root, "--apply-all")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "app.run(debug=True)  # hardener: ignore[H101]" in (root / "app.py").read_text()
 
 
 def test_show_suppressed_in_text_and_json(make_project):
     root = make_project({"app.py": APP.replace(RUN, RUN + "  # hardener: ignore")})
-    plain = run_hardener(root)
+    plain = run_hardener(*ONLY, root)
     assert "[suppressed]" not in plain.stdout and plain.stdout.rstrip().endswith("1 suppressed.")
-    shown = run_hardener(root, "--show-suppressed")
+    shown = run_hardener(*ONLY, root, "--show-suppressed")
     assert "7:" in shown.stdout and "[suppressed]" in shown.stdout
     assert shown.returncode == 1  # for the line-4 finding only
-    data = json.loads(run_hardener(root, "--format", "json", "--show-suppressed").stdout)
+    data = json.loads(run_hardener(*ONLY, root, "--format", "json", "--show-suppressed").stdout)
     assert [(f["line"], f["status"]) for f in data["suppressed"]] == [(7, "suppressed")]
 
 
 def test_suppressed_findings_do_not_fail_the_run(make_project):
     root = make_project({"app.py": "# hardener: ignore-file\n" + APP})
-    proc = run_hardener(root, "--show-suppressed")
+    proc = run_hardener(*ONLY, root, "--show-suppressed")
     assert proc.returncode == 0
     assert proc.stdout.count("[suppressed]") == 2
 
@@ -132,16 +132,16 @@ def test_unused_suppressions_reported_and_fixed(make_project):
            + "# hardener: ignore-file[H101]\n")
     files = {"app.py": app, "templates/t.html": "<p>{{ x }}</p>\n{# hardener: ignore #}\n"}
     root = make_project(files)
-    assert not [f for f in scan(root, Config(cache=False)).findings if f.code == "H000"]  # off by default
-    result = scan(root, Config(cache=False, report_unused_suppressions=True))
+    assert not [f for f in scan(root, Config(cache=False, select=["H101"])).findings if f.code == "H000"]  # off by default
+    result = scan(root, Config(cache=False, select=["H101"], report_unused_suppressions=True))
     h000 = sorted((f.path, f.line, f.message) for f in result.findings if f.code == "H000")
     # line 7's comment hides the run() finding, the file-level one (line 10) the config one
     assert [(p, ln) for p, ln, _ in h000] == [("app.py", 8), ("app.py", 9), ("templates/t.html", 2)]
     assert "H9Z9 is not a rule code" in h000[1][2] and "H101 hides no finding" in h000[1][2]
-    proc = run_hardener(root, "--report-unused-suppressions", "--format", "github")
+    proc = run_hardener(*ONLY, root, "--report-unused-suppressions", "--format", "github")
     assert proc.stdout.count("title=H000 unused-suppression (low)") == 3
     # the fix removes what hides nothing and keeps the rest of the comment
-    report, ws, after = apply_fixes(root, Config(cache=False, report_unused_suppressions=True))
+    report, ws, after = apply_fixes(root, Config(cache=False, select=["H101"], report_unused_suppressions=True))
     text = ws.read("app.py").decode()
     assert "x = 1  # why: legacy\n" in text
     assert "y = 2\n" in text
@@ -154,5 +154,5 @@ def test_unused_suppressions_reported_and_fixed(make_project):
 def test_unused_codes_of_rules_that_did_not_run_are_not_judged(make_project):
     root = make_project({"app.py": "from flask import Flask\napp = Flask(__name__)  # hardener: ignore[H101]\n"})
     assert [f.code for f in scan(root, Config(cache=False, select=["H000"])).findings] == []
-    flagged = scan(root, Config(cache=False, report_unused_suppressions=True)).findings
+    flagged = scan(root, Config(cache=False, select=["H101"], report_unused_suppressions=True)).findings
     assert [f.code for f in flagged] == ["H000"]
