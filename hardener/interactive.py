@@ -58,4 +58,5 @@ def prompt_review(root, config, args) -> int:
         return 2
     report.written, report.created, report.journal = written, created, journal
     sys.stdout.write(render_summary(report, unsafe=True))
-    return 1 if report.remaining else 0
+    failing = [f for f in report.remaining if config is None or config.fails(f.severity)]
+    return 1 if failing and not getattr(args, "exit_zero", False) else 0

@@ -54,7 +54,8 @@ def test_cli_sarif_is_valid_and_complete(make_project):
         assert descriptor["shortDescription"]["text"]
         assert descriptor["fullDescription"]["text"]
         assert descriptor["help"]["text"] and descriptor["help"]["markdown"]
-        assert descriptor["helpUri"].startswith("https://")
+        assert descriptor.get("helpUri", "").startswith("https://"), (
+            f"{descriptor['id']}: give the rule a CWE or a URL under ## References (it becomes the SARIF helpUri)")
         assert "security" in descriptor["properties"]["tags"]
         assert 0 < float(descriptor["properties"]["security-severity"]) <= 10
     h101 = driver["rules"][ids.index("H101")]

@@ -27,8 +27,9 @@ def test_grouped_with_caret_and_summary(make_project):
     assert lines[1].startswith("  4:1 H101 high ")
     assert lines[2] == '      app.config["DEBUG"] = True'
     assert lines[3] == "      " + "^" * len('app.config["DEBUG"] = True')
-    assert lines[5] == "          app.run(debug=True)"
-    assert lines[6] == "          " + " " * len("app.run(") + "^" * len("debug=True")
+    assert lines[4] == "      = fix: Read debug mode from FLASK_DEBUG (off by default) [safe]"
+    assert lines[6] == "          app.run(debug=True)"
+    assert lines[7] == "          " + " " * len("app.run(") + "^" * len("debug=True")
     assert "views.py" in lines
     assert lines[-1] == ("Found 3 findings (3 high) in 2 files; 3 fixable (3 safe, run `hardener --apply-all`).")
     assert proc.stderr == ""

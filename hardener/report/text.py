@@ -55,6 +55,8 @@ def _finding_lines(f: Finding, source, color: bool, tag: str = "") -> list[str]:
             prefix, width = _caret_line(line, f)
             out.append(f"      {line}")
             out.append("      " + prefix + _c("^" * width, tone, color))
+    if f.fix is not None:
+        out.append("      " + _c(f"= fix: {f.fix.title} [{f.fix.safety}]", DIM, color))
     return out
 
 
