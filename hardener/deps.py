@@ -107,10 +107,10 @@ def _requirement_line(line: str) -> Requirement | None:
     """A requirement from a requirements-file line: comments, options and hashes stripped."""
     line = re.split(r"(?:^|\s)#", line, maxsplit=1)[0]
     line = re.split(r"\s(?:--hash|--global-option|--config-settings|--install-option)\b", line, maxsplit=1)[0].strip()
-    if not line or line.startswith("-") or line.endswith("\\") and not line[:-1].strip():
-        return None
-    if line.endswith("\\"):
+    if line.endswith("\\"):  # continued on the next line (hashes, options)
         line = line[:-1].strip()
+    if not line or line.startswith("-"):
+        return None
     return parse_requirement(line)
 
 

@@ -177,3 +177,17 @@ def test_parse_requirement_and_compile_command():
                            "#    uv pip compile requirements.in -o requirements.txt\nflask==3\n") == \
         "uv pip compile requirements.in -o requirements.txt"
     assert compile_command("flask\n") is None
+
+
+def test_stale_lock_file_is_in_the_apply_summary(make_project):
+    from hardener.apply import Applied, ApplyReport
+    from hardener.summary import render_summary
+
+    from reportkit import scan_app
+
+    _, result = scan_app(make_project, name="findings")
+    changed, cs = add(make_project, {"pyproject.toml": PEP621, "uv.lock": ""})
+    report = ApplyReport(applied=[Applied(result.findings[0], cs)], written=list(changed))
+    summary = render_summary(report)
+    assert "Dependencies added: flask-wtf>=1.2" in summary
+    assert "uv.lock is now out of date: run `uv lock`" in summary
