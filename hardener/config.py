@@ -36,7 +36,10 @@ class Config:
         import json
 
         skip = ("errors", "baseline_data", "source")
-        return json.dumps({k: v for k, v in self.__dict__.items() if k not in skip}, sort_keys=True, default=str)
+        data = {k: v for k, v in self.__dict__.items() if k not in skip}
+        if self.baseline_data is not None:  # what the baseline holds changes the results, not just its path
+            data["baseline_entries"] = sorted(map(list, getattr(self.baseline_data, "entries", {}).items()), key=str)
+        return json.dumps(data, sort_keys=True, default=str)
 
     def fails(self, severity) -> bool:
         """Does a finding of this severity make the run fail (``fail-on``)?"""

@@ -114,3 +114,12 @@ def test_missing_baseline_exits_2(make_project, tmp_path):
     root = make_project({"app.py": APP})
     proc = run_hardener(*ONLY, root, "--baseline", tmp_path / "nope.json")
     assert proc.returncode == 2 and "baseline file not found" in proc.stderr
+
+
+def test_config_fingerprint_follows_the_baseline_contents(make_project, tmp_path):
+    root = make_project({"app.py": APP})
+    path = baseline_for(root, tmp_path)
+    with_baseline = Config(baseline=str(path), baseline_data=load_baseline(path))
+    path.write_text(json.dumps({"format": "hardener-baseline", "format_version": 1, "findings": []}))
+    emptied = Config(baseline=str(path), baseline_data=load_baseline(path))
+    assert with_baseline.fingerprint() != emptied.fingerprint()
