@@ -62,6 +62,11 @@ def test_cli_sarif_is_valid_and_complete(make_project):
     assert "external/cwe/cwe-489" in h101["properties"]["tags"]
     assert h101["properties"]["security-severity"] == "8.0"  # high
     assert h101["defaultConfiguration"]["level"] == "error"
+    # CWE as a taxonomy the rule points into
+    (taxonomy,) = run["taxonomies"]
+    assert taxonomy["name"] == "CWE"
+    assert h101["relationships"][0]["target"] == {"id": "489", "toolComponent": {"name": "CWE"}}
+    assert "489" in [t["id"] for t in taxonomy["taxa"]]
 
     results = run["results"]
     assert [r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in results] == [4, 7]

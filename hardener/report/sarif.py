@@ -106,7 +106,23 @@ def rule_descriptor(rule) -> dict:
         descriptor["helpUri"] = uri
     if rule.cwe:
         descriptor["properties"]["cwe"] = f"CWE-{rule.cwe}"
+        # the link to the CWE taxonomy of the run (SARIF 3.49.15 relationships)
+        descriptor["relationships"] = [
+            {"target": {"id": str(rule.cwe), "toolComponent": {"name": "CWE"}}, "kinds": ["superset"]}
+        ]
     return descriptor
+
+
+def cwe_taxonomy(cwes: list[int]) -> dict:
+    from hardener.docs import cwe_url
+
+    return {
+        "name": "CWE",
+        "organization": "MITRE",
+        "shortDescription": {"text": "The MITRE Common Weakness Enumeration"},
+        "informationUri": "https://cwe.mitre.org/",
+        "taxa": [{"id": str(c), "name": f"CWE-{c}", "helpUri": cwe_url(c)} for c in sorted(set(cwes))],
+    }
 
 
 def _fallback_descriptor(finding: Finding) -> dict:
@@ -224,6 +240,7 @@ def render_sarif(result, root: str, *, show_suppressed: bool = False, baseline: 
                 "rules": rules,
             }
         },
+        "taxonomies": [cwe_taxonomy([r.cwe for r in all_rules() if r.cwe])],
         "originalUriBaseIds": {"%SRCROOT%": {"uri": root_uri}},
         "columnKind": "unicodeCodePoints",
         "invocations": [{"executionSuccessful": not result.cancelled, "toolExecutionNotifications": notifications}],
