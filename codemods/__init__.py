@@ -7,5 +7,6 @@ top-level name like ``codemods`` could clash with other distributions.
 # Rule modules, imported by hardener.rules.all_rules() on first use.
 RULE_MODULES = [
     "debug_mode",
+    "secrets",
     "unused_suppression",
 ]

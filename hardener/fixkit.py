@@ -93,6 +93,10 @@ class ChangeBuilder:
         if new.bytes != data:
             self.set(path, new.bytes)
 
+    def mark_secret(self, path: str, value: str) -> None:
+        """Mask ``value`` wherever the change to ``path`` is shown."""
+        self._secrets.setdefault(path, set()).add(value)
+
     def note(self, text: str) -> None:
         if text not in self.changeset.notes:
             self.changeset.notes.append(text)
@@ -218,6 +222,9 @@ def insert_after_imports(module: cst.Module, statements: list[cst.BaseStatement]
             index = i + 1
         elif index and not _is_import_stmt(stmt):
             break
+    if index and statements and isinstance(statements[0], (cst.SimpleStatementLine, cst.BaseCompoundStatement)):
+        # a blank line between the imports and the new code, as isort/black would put it
+        statements = [statements[0].with_changes(leading_lines=[cst.EmptyLine()])] + list(statements[1:])
     return module.with_changes(body=body[:index] + statements + body[index:])
 
 
@@ -273,3 +280,49 @@ def replace_nodes(module: cst.Module, replacements: dict) -> cst.Module:
     if len(transformer.done) != len(replacements):
         raise FixError("could not locate the code to change")
     return new
+
+
+def insert_after_app(module: cst.Module, app_name: str, factory: str | None,
+                     statements: list[cst.BaseStatement]) -> cst.Module:
+    """Insert statements right after ``app_name = Flask(...)``: at module level, or
+    inside the function ``factory`` when the app is built there."""
+
+    def is_app_assign(stmt) -> bool:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            return False
+        for small in stmt.body:
+            if isinstance(small, (cst.Assign, cst.AnnAssign)):
+                targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                if any(isinstance(t, cst.Name) and t.value == app_name for t in targets) and isinstance(small.value, cst.Call):
+                    return True
+        return False
+
+    def insert(body: list) -> list | None:
+        for i, stmt in enumerate(body):
+            if is_app_assign(stmt):
+                return body[: i + 1] + statements + body[i + 1:]
+        return None
+
+    if factory is None:
+        new_body = insert(list(module.body))
+        if new_body is None:
+            raise FixError(f"could not find `{app_name} = Flask(...)`")
+        return module.with_changes(body=new_body)
+
+    done = False
+
+    class _InFactory(cst.CSTTransformer):
+        def leave_FunctionDef(self, original, updated):
+            nonlocal done
+            if done or original.name.value != factory or not isinstance(updated.body, cst.IndentedBlock):
+                return updated
+            new_body = insert(list(updated.body.body))
+            if new_body is None:
+                return updated
+            done = True
+            return updated.with_changes(body=updated.body.with_changes(body=new_body))
+
+    module = module.visit(_InFactory())
+    if not done:
+        raise FixError(f"could not find `{app_name} = Flask(...)` in {factory}()")
+    return module
