@@ -37,6 +37,8 @@ WEAK_VALUES = {
 PLACEHOLDER = re.compile(r"^(|x+|\*+|\.\.\.|<.*>|\$\{.*\}|\{\{.*\}\}|%\(.*\)s|changeme|change-me|todo|none|null)$", re.I)
 ROTATE = ("Rotate {what}: the old value is still in your git history, so treat it as leaked "
           "and generate a new one (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`).")
+ROTATE_CREDENTIAL = ("Rotate {what}: the old value is still in your git history, so treat it as leaked: "
+                     "change the password or revoke the key where it was issued, then update .env.")
 
 
 def is_weak(value: str) -> str | None:
@@ -100,7 +102,7 @@ def move_to_env_fix(project, file, node: cst.BaseExpression, key: str, value: st
         builder.dependency("python-dotenv")
         builder.note(f"{name} is now read from the environment; hardener wrote the current value to .env "
                      f"(not committed). Set {name} in every environment the app runs in.")
-        builder.followup(ROTATE.format(what=what))
+        builder.followup((ROTATE if key in SECRET_KEYS else ROTATE_CREDENTIAL).format(what=what))
         return builder.build()
 
     return Fix(f"Move {key} to .env and read it from the environment", Safety.SAFE, compute)
