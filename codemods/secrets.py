@@ -142,7 +142,7 @@ class HardcodedSecretKey(Rule):
 
     ## Example
     ```python
-    app.config["SECRET_KEY"] = "dev-secret-key-123"
+    app.config["SECRET_KEY"] = "my-dev-key"
     ```
 
     ## Use instead
