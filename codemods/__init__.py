@@ -8,5 +8,12 @@ top-level name like ``codemods`` could clash with other distributions.
 RULE_MODULES = [
     "debug_mode",
     "secrets",
+    "cors",
+    "rate_limit",
+    "jwt_expiry",
+    "jwt_verify",
+    "jwt_cookies",
+    "json_password",
+    "error_details",
     "unused_suppression",
 ]

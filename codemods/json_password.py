@@ -1,0 +1,173 @@
+"""H541 password-in-json-response: a password or password hash serialised
+into an API response."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from hardener.models import Confidence, Severity
+from hardener.project import NOT_LITERAL, dotted_name, is_test_path, literal_value, string_value
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import PASSWORD_KEY, call_name, facts_or_imports, views_in
+
+JSON_CALLS = {"jsonify", "dumps", "make_response", "Response", "json_response"}
+SERIALIZERS = {"to_dict", "as_dict", "to_json", "as_json", "serialize", "serialise", "dict", "__json__", "json",
+               "to_api", "public", "dump"}
+GUIDANCE = ("leave it out of the response (list the public fields, or mark it `load_only`/`exclude` in the schema); "
+            "a hash is still a password to crack offline")
+
+
+def _password_attr(node: cst.BaseExpression) -> bool:
+    name = dotted_name(node) or ""
+    return "." in name and bool(PASSWORD_KEY.match(name.rsplit(".", 1)[-1]))
+
+
+def _leaks(value: cst.BaseExpression) -> bool:
+    """A value that may hold the secret: not a literal placeholder like "***" or None."""
+    return literal_value(value) is NOT_LITERAL
+
+
+class _Finder(cst.CSTVisitor):
+    def __init__(self, facts, views: set[int]):
+        self.facts = facts
+        self.views = views
+        self.functions: list[tuple[str, bool]] = []
+        self.json_depth = 0
+        self.return_depth = 0
+        self.found: list[tuple[cst.CSTNode, str]] = []
+        self._json_calls: list[cst.Call] = []
+
+    def visit_FunctionDef(self, node):
+        self.functions.append((node.name.value, id(node) in self.views))
+
+    def leave_FunctionDef(self, node):
+        self.functions.pop()
+
+    def visit_Return(self, node):
+        self.return_depth += 1
+
+    def leave_Return(self, node):
+        self.return_depth -= 1
+
+    def _in_response(self) -> bool:
+        if self.json_depth:
+            return True
+        if self.return_depth and self.functions:
+            name, is_view = self.functions[-1]
+            return is_view or name in SERIALIZERS
+        return False
+
+    def visit_Call(self, node: cst.Call):
+        name = (call_name(self.facts, node.func) or "").rsplit(".", 1)[-1]
+        if name in JSON_CALLS:
+            self.json_depth += 1
+            self._json_calls.append(node)
+            for arg in node.args:
+                if arg.keyword is not None and PASSWORD_KEY.match(arg.keyword.value) and _leaks(arg.value):
+                    self.found.append((arg, arg.keyword.value))
+                elif _password_attr(arg.value):
+                    self.found.append((arg, dotted_name(arg.value)))
+
+    def leave_Call(self, node: cst.Call):
+        if self._json_calls and self._json_calls[-1] is node:
+            self._json_calls.pop()
+            self.json_depth -= 1
+
+    def visit_Dict(self, node: cst.Dict):
+        if not self._in_response():
+            return
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                continue
+            key = string_value(element.key)
+            if key is not None and PASSWORD_KEY.match(key) and _leaks(element.value):
+                self.found.append((element, key))
+            elif _password_attr(element.value):
+                self.found.append((element, dotted_name(element.value)))
+
+
+@register
+class PasswordInJsonResponse(Rule):
+    """Password or password hash in a JSON response.
+
+    ## What it does
+    Finds API responses that carry a password or a password hash: a
+    `password` / `password_hash` / `pw_hash` key (or a `user.password_hash`
+    value) in a dict or `jsonify(...)` call that a view returns, that is
+    serialised with `jsonify` / `json.dumps`, or that a `to_dict()` /
+    `serialize()` method builds.
+
+    ## Why is this bad?
+    Anyone who can call the endpoint (often any logged-in user, sometimes
+    anyone) collects hashes to crack offline; weak or unsalted hashes fall in
+    minutes. Responses also end up in browser caches, proxies and logs.
+
+    ## Example
+    ```python
+    def to_dict(self):
+        return {"id": self.id, "email": self.email, "password_hash": self.password_hash}
+    ```
+
+    ## Use instead
+    ```python
+    def to_dict(self):
+        return {"id": self.id, "email": self.email}
+    ```
+
+    ## Fix safety
+    No automatic fix: removing a field changes the API, and a client may
+    read it (it should not). Remove it by hand and check the clients.
+
+    ## References
+    - https://owasp.org/API-Security/editions/2023/en/0xa3-broken-object-property-level-authorization/
+    - CWE-200: Exposure of Sensitive Information to an Unauthorized Actor
+    """
+
+    code = "H541"
+    name = "password-in-json-response"
+    category = "password"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = 200
+    triggers = (b"pass", b"pw_hash", b"pwd")
+
+    VALID = [
+        "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.get('/me')\ndef me():\n"
+        "    return jsonify(id=1, name='ann', password_changed_at='2024-01-01')\n",
+        # a placeholder, and a password that is read, not returned
+        "from flask import Flask, jsonify, request\napp = Flask(__name__)\n@app.post('/login')\ndef login():\n"
+        "    data = {'password': request.form['password']}\n    return jsonify(ok=True, password='***')\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask, jsonify\napp = Flask(__name__)\nclass User:\n    def to_dict(self):\n"
+            "        return {'id': self.id, 'password_hash': self.password_hash}\n"
+            "@app.get('/users/<int:i>')\ndef user(i):\n    u = User()\n    return jsonify(u.to_dict())\n",
+            None,
+        ),
+        Example(
+            "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.get('/u')\ndef user():\n"
+            "    u = load()\n    return jsonify(name=u.name, secret=u.pw_hash)\n",
+            None,
+        ),
+        Example(
+            "from flask import Flask\napp = Flask(__name__)\n@app.get('/u')\ndef user():\n"
+            "    row = load()\n    return {'name': row['name'], 'password': row['password']}\n",
+            None,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path):
+            return
+        facts = facts_or_imports(project, file)
+        views = {id(v.func) for v in views_in(project, file)}
+        finder = _Finder(facts, views)
+        file.module.visit(finder)
+        seen = set()
+        for node, key in finder.found:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            yield self.finding(file, node, f"`{key}` is sent in an API response: {GUIDANCE}")

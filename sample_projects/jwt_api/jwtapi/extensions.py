@@ -1,0 +1,3 @@
+from flask_jwt_extended import JWTManager
+
+jwt = JWTManager()
