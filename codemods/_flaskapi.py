@@ -14,6 +14,7 @@ import libcst as cst
 
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, literal_value, module_name_for, string_value
 
+ROUTE_BYTES = (b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(")
 ROUTE_METHODS = {"route": None, "get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
 
 
@@ -146,7 +147,10 @@ def _route_of(decorator: cst.Decorator, owners: set[str]) -> Route | None:
 def route_owners(project, facts: ModuleFacts) -> set[str]:
     """Names in this module that are apps or blueprints: defined here or imported."""
     names = {a.name for a in facts.apps}
-    known = {(module_name_for(a.file.path), a.name) for f in project.facts.values() for a in f.apps}
+    known = project.__dict__.get("_api_rules_app_names")
+    if known is None:  # computed once per scan
+        known = {(module_name_for(a.file.path), a.name) for f in project.facts.values() for a in f.apps}
+        project.__dict__["_api_rules_app_names"] = known
     for local, qualified in facts.imports.items():
         module, _, name = qualified.rpartition(".")
         path = project.find_module(module) if module else None
@@ -170,7 +174,7 @@ class _Views(cst.CSTVisitor):
 def views_in(project, file) -> list[View]:
     """Functions decorated with ``@<app or blueprint>.route(...)`` (and .get/.post/...)."""
     facts = project.facts_for(file.path)
-    if facts is None or is_test_path(file.path):
+    if facts is None or is_test_path(file.path) or not any(t in file.data for t in ROUTE_BYTES):
         return []
     owners = route_owners(project, facts)
     if not owners:

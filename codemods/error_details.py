@@ -9,7 +9,7 @@ from hardener.models import Confidence, Severity
 from hardener.project import dotted_name, is_test_path, literal_value, string_value
 from hardener.rules import Example, Rule, register
 
-from ._flaskapi import call_name, calls_in, facts_or_imports
+from ._flaskapi import call_name, calls_in, facts_or_imports, views_in
 
 # Exceptions whose message is not meant for clients: everything unexpected and database errors.
 BROAD = {"Exception", "BaseException", "InternalServerError", "SQLAlchemyError", "DatabaseError", "OperationalError",
@@ -33,9 +33,10 @@ def _is_broad(node: cst.BaseExpression | None) -> bool:
     return name in BROAD
 
 
-def _leaking_uses(scope: cst.CSTNode, var: str | None, facts) -> list[cst.CSTNode]:
-    """Returned values / response arguments inside ``scope`` that contain the
-    exception ``var`` (other than its HTTP status attributes) or a traceback."""
+def _leaking_uses(scope: cst.CSTNode, var: str | None, facts, *, returns: bool = True) -> list[cst.CSTNode]:
+    """Response arguments (and, with ``returns``, returned values: the scope is
+    a view or an error handler) inside ``scope`` that contain the exception
+    ``var`` (other than its HTTP status attributes) or a traceback."""
     out = []
 
     class V(cst.CSTVisitor):
@@ -44,10 +45,12 @@ def _leaking_uses(scope: cst.CSTNode, var: str | None, facts) -> list[cst.CSTNod
             self.skipped: list[cst.Call] = []
 
         def visit_Return(self, node):
-            self.depth += 1
+            if returns:
+                self.depth += 1
 
         def leave_Return(self, node):
-            self.depth -= 1
+            if returns:
+                self.depth -= 1
 
         def visit_Call(self, node):
             name = call_name(facts, node.func)
@@ -137,7 +140,8 @@ class ExceptionDetailsInResponse(Rule):
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
     cwe = 209
-    triggers = (b"errorhandler", b"except", b"traceback", b"register_error_handler")
+    triggers = (b"errorhandler", b"register_error_handler", b"jsonify", b"make_response", b"route(", b"Blueprint",
+                b"Flask(")
 
     VALID = [
         "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.errorhandler(404)\ndef nf(e):\n"
@@ -146,6 +150,9 @@ class ExceptionDetailsInResponse(Rule):
         "    app.logger.exception('boom')\n    return jsonify(error='internal server error', code=getattr(e, 'code', 500)), 500\n",
         "from flask import Flask, jsonify\napp = Flask(__name__)\nclass ValidationError(Exception):\n    pass\n"
         "@app.errorhandler(ValidationError)\ndef bad(e):\n    return jsonify(error=str(e)), 400\n",
+        # a helper that is not a view: its return value is not a response
+        "from flask import Flask\napp = Flask(__name__)\ndef load(path):\n    try:\n        return open(path).read()\n"
+        "    except Exception as e:\n        return str(e)\n",
     ]
     INVALID = [
         Example(
@@ -200,11 +207,13 @@ class ExceptionDetailsInResponse(Rule):
                 reported.add(id(func))
                 yield self.finding(file, node, f"The error handler `{func.name.value}` sends the exception's details "
                                                f"to the client: {GUIDANCE}")
-        for handler in _except_handlers(file.module):
+        views = {id(v.func) for v in views_in(project, file)}
+        for handler, function in _except_handlers(file.module):
             if not _is_broad(handler.type):
                 continue
             var = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None
-            for node in _leaking_uses(handler.body, var, facts):
+            in_view = function is not None and id(function) in views
+            for node in _leaking_uses(handler.body, var, facts, returns=in_view):
                 yield self.finding(file, node, f"An `except` block sends the exception's details to the client: {GUIDANCE}")
 
     def check_project(self, project):
@@ -218,12 +227,22 @@ class ExceptionDetailsInResponse(Rule):
                                "error handlers; leave it unset outside tests", severity=Severity.LOW)
 
 
-def _except_handlers(module: cst.Module) -> list[cst.ExceptHandler]:
+def _except_handlers(module: cst.Module) -> list[tuple[cst.ExceptHandler, cst.FunctionDef | None]]:
+    """Every except clause with the function it is in."""
     out = []
 
     class V(cst.CSTVisitor):
+        def __init__(self):
+            self.functions: list[cst.FunctionDef] = []
+
+        def visit_FunctionDef(self, node):
+            self.functions.append(node)
+
+        def leave_FunctionDef(self, node):
+            self.functions.pop()
+
         def visit_ExceptHandler(self, node):
-            out.append(node)
+            out.append((node, self.functions[-1] if self.functions else None))
 
     module.visit(V())
     return out

@@ -130,7 +130,7 @@ class PasswordInJsonResponse(Rule):
     severity = Severity.HIGH
     confidence = Confidence.MEDIUM
     cwe = 200
-    triggers = (b"pass", b"pw_hash", b"pwd")
+    triggers = (b"assw", b"pw_hash", b"pwhash", b"pwd")
 
     VALID = [
         "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.get('/me')\ndef me():\n"

@@ -100,6 +100,8 @@ def _limited_blueprints(project) -> set[str]:
     """Qualified names of blueprints given a limit as a whole: ``limiter.limit("...")(bp)``."""
     out = set()
     for path, facts in project.facts.items():
+        if b"limit" not in facts.file.data:
+            continue
         for call in calls_in(facts.file.module):
             if isinstance(call.func, cst.Call) and LIMITED.search(dotted_name(call.func.func) or "") and call.args:
                 name = dotted_name(call.args[0].value)
