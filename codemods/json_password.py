@@ -87,6 +87,58 @@ class _Finder(cst.CSTVisitor):
                 self.found.append((element, dotted_name(element.value)))
 
 
+WHOLE_OBJECT = ("__table__", "__dict__", "__mapper__")
+WHOLE_OBJECT_CALLS = {"vars", "asdict", "dataclasses.asdict", "model_to_dict"}
+
+
+def _class_password_fields(node: cst.ClassDef) -> list[str]:
+    out = []
+    for stmt in node.body.body if isinstance(node.body, cst.IndentedBlock) else []:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                target = small.targets[0].target if isinstance(small, cst.Assign) and len(small.targets) == 1 else \
+                    small.target if isinstance(small, cst.AnnAssign) else None
+                if isinstance(target, cst.Name) and PASSWORD_KEY.match(target.value):
+                    out.append(target.value)
+    return out
+
+
+def _whole_object_serializers(module: cst.Module, facts) -> list[tuple[cst.FunctionDef, str]]:
+    """``to_dict()``-like methods that dump every column / attribute of a class
+    that has a password field, without naming that field to leave it out."""
+    found = []
+
+    class V(cst.CSTVisitor):
+        def visit_ClassDef(self, node: cst.ClassDef):
+            fields = _class_password_fields(node)
+            if not fields or not isinstance(node.body, cst.IndentedBlock):
+                return
+            for stmt in node.body.body:
+                if not isinstance(stmt, cst.FunctionDef) or stmt.name.value not in SERIALIZERS:
+                    continue
+                code = cst.Module(body=[stmt]).code
+                if any(f'"{f}"' in code or f"'{f}'" in code for f in fields):
+                    continue  # the method names the field: probably to leave it out
+                dumps_all = any(marker in code for marker in WHOLE_OBJECT) or any(
+                    call_name(facts, c.func) in WHOLE_OBJECT_CALLS for c in _calls(stmt))
+                if dumps_all:
+                    found.append((stmt, fields[0]))
+
+    module.visit(V())
+    return found
+
+
+def _calls(node: cst.CSTNode) -> list[cst.Call]:
+    out = []
+
+    class V(cst.CSTVisitor):
+        def visit_Call(self, call):
+            out.append(call)
+
+    node.visit(V())
+    return out
+
+
 @register
 class PasswordInJsonResponse(Rule):
     """Password or password hash in a JSON response.
@@ -96,7 +148,9 @@ class PasswordInJsonResponse(Rule):
     `password` / `password_hash` / `pw_hash` key (or a `user.password_hash`
     value) in a dict or `jsonify(...)` call that a view returns, that is
     serialised with `jsonify` / `json.dumps`, or that a `to_dict()` /
-    `serialize()` method builds.
+    `serialize()` method builds; and `to_dict()`-like methods that dump
+    every column (`self.__table__.columns`, `self.__dict__`, `vars(self)`,
+    `asdict(self)`) of a class that has a password field.
 
     ## Why is this bad?
     Anyone who can call the endpoint (often any logged-in user, sometimes
@@ -133,6 +187,10 @@ class PasswordInJsonResponse(Rule):
     triggers = (b"assw", b"pw_hash", b"pwhash", b"pwd")
 
     VALID = [
+        # a whole-object dump that leaves the hash out
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                 "models.py": "class User:\n    password_hash: str = ''\n    def to_dict(self):\n"
+                              "        return {k: v for k, v in vars(self).items() if k != 'password_hash'}\n"}, findings=0),
         "from flask import Flask, jsonify\napp = Flask(__name__)\n@app.get('/me')\ndef me():\n"
         "    return jsonify(id=1, name='ann', password_changed_at='2024-01-01')\n",
         # a placeholder, and a password that is read, not returned
@@ -156,6 +214,13 @@ class PasswordInJsonResponse(Rule):
             "    row = load()\n    return {'name': row['name'], 'password': row['password']}\n",
             None,
         ),
+        Example(
+            {"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+             "models.py": "from flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\nclass User(db.Model):\n"
+                          "    id = db.Column(db.Integer, primary_key=True)\n    password_hash = db.Column(db.String(128))\n"
+                          "    def to_dict(self):\n        return {c.name: getattr(self, c.name) for c in self.__table__.columns}\n"},
+            None,
+        ),
     ]
 
     def check_file(self, file, project):
@@ -171,3 +236,7 @@ class PasswordInJsonResponse(Rule):
                 continue
             seen.add(id(node))
             yield self.finding(file, node, f"`{key}` is sent in an API response: {GUIDANCE}")
+        for method, field_name in _whole_object_serializers(file.module, facts):
+            yield self.finding(file, method.name,
+                               f"`{method.name.value}()` dumps every field, `{field_name}` included, into API "
+                               f"responses: {GUIDANCE}")
