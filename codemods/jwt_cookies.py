@@ -44,10 +44,15 @@ def _lookup(project, location, key: str):
     if location.kind == "class":
         for cls in project.config_classes:
             if cls.name == location.owner and cls.file is location.file:
-                return cls.lookup(key)
+                found = cls.lookup(key)
+                if found is not None:
+                    return found
     for setting in project.config_settings():
-        if setting.key == key and not is_test_path(setting.file.path) and setting.kind != "class":
-            return setting
+        if setting.key != key or is_test_path(setting.file.path):
+            continue
+        if setting.kind == "class" and "test" in (setting.owner or "").lower():
+            continue
+        return setting
     return None
 
 
@@ -164,6 +169,10 @@ class JwtCookieInsecure(Rule):
         "from flask import Flask\napp = Flask(__name__)\napp.config['JWT_TOKEN_LOCATION'] = ['headers']\n",
         "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config['JWT_TOKEN_LOCATION'] = ['cookies']\n"
         "app.config['JWT_COOKIE_SECURE'] = True\n",
+        # the location in app.config, the flag in the config class the app loads
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('config.Prod')\n"
+                           "app.config['JWT_TOKEN_LOCATION'] = ['cookies']\n",
+                 "config.py": "class Prod:\n    JWT_COOKIE_SECURE = True\n"}, findings=0),
     ]
     INVALID = [
         Example(
