@@ -170,9 +170,9 @@ class JwtCookieInsecure(Rule):
         "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config['JWT_TOKEN_LOCATION'] = ['cookies']\n"
         "app.config['JWT_COOKIE_SECURE'] = True\n",
         # the location in app.config, the flag in the config class the app loads
-        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('config.Prod')\n"
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('config.ProdConfig')\n"
                            "app.config['JWT_TOKEN_LOCATION'] = ['cookies']\n",
-                 "config.py": "class Prod:\n    JWT_COOKIE_SECURE = True\n"}, findings=0),
+                 "config.py": "class ProdConfig:\n    JWT_COOKIE_SECURE = True\n"}, findings=0),
     ]
     INVALID = [
         Example(
