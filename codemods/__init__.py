@@ -15,5 +15,7 @@ RULE_MODULES = [
     "jwt_cookies",
     "json_password",
     "error_details",
+    "csrf",
+    "security_headers",
     "unused_suppression",
 ]

@@ -347,6 +347,7 @@ class Project:
     templates: dict[str, TemplateFile]
     workspace: object  # hardener.workspace.Workspace
     errors: list[tuple[str, str]] = field(default_factory=list)
+    config: object | None = None  # the run's hardener.config.Config (rules read e.g. headers_fix)
 
     _file_facts: dict[str, ModuleFacts | None] = field(default_factory=dict, repr=False)
 

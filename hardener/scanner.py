@@ -79,7 +79,7 @@ class Scanner:
                     errors.append((rel, problem))  # rules leave a template they cannot read alone
                 else:
                     templates[rel] = template
-        project = Project(str(self.root), python, templates, ws, errors)
+        project = Project(str(self.root), python, templates, ws, errors, self.config)
         result = ScanResult(self.root, project, errors=errors)
         suppressions: dict[str, Suppressions] = {}
         baseline = self.config.baseline_data.matcher() if self.config.baseline_data is not None else None

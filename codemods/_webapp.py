@@ -1,0 +1,632 @@
+"""Helpers shared by the CSRF, security-header and cookie rules (H2xx): what
+the templates post and load, which extensions an app already uses, where a
+fix puts new code in an app's module or factory.
+
+Templates are edited as text (their own indentation and newline style);
+Python is edited with libcst. Not a rule module: nothing here is registered.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import libcst as cst
+
+from hardener.models import FixError
+from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, string_value
+
+from ._flaskapi import calls_in, call_name, flask_apps, module_level_instances
+
+# --------------------------------------------------------------------------- HTML tags in Jinja templates
+
+# A start tag whose attributes may hold quoted strings and Jinja expressions (which may contain ">").
+_ATTRS = r"""(?:[^>"'{]|"[^"]*"|'[^']*'|\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{)*"""
+
+
+def _tag(name: str) -> re.Pattern:
+    return re.compile(rf"<{name}\b({_ATTRS})>", re.I | re.S)
+
+
+FORM_TAG = _tag("form")
+SCRIPT_TAG = _tag("script")
+STYLE_TAG = _tag("style")
+LINK_TAG = _tag("link")
+IMG_TAG = _tag("img")
+IFRAME_TAG = _tag("iframe")
+SOURCE_TAG = _tag("(?:source|video|audio)")
+HEAD_TAG = _tag("head")
+ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s"'>]+))?""", re.S)
+JINJA_BLOCK = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
+EVENT_HANDLER = re.compile(r"<[a-zA-Z][^>]*?\son[a-z]+\s*=", re.S)
+STYLE_ATTR = re.compile(r"<[a-zA-Z][^>]*?\sstyle\s*=", re.S)
+
+TOKEN_INPUT = '<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">'
+TOKEN_META = '<meta name="csrf-token" content="{{ csrf_token() }}">'
+NONCE_ATTR = ' nonce="{{ csp_nonce() }}"'
+# What counts as "this form already sends a token" (Flask-WTF's macros included).
+FORM_HAS_TOKEN = re.compile(r"csrf_token|hidden_tag\s*\(|csrf", re.I)
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def attributes(attrs: str) -> dict[str, str]:
+    """Attributes of a start tag; Jinja blocks are kept in values, dropped elsewhere."""
+    out: dict[str, str] = {}
+    masked = JINJA_BLOCK.sub(lambda m: "\0" * len(m.group(0)), attrs)
+    for m in ATTR.finditer(masked):
+        name = m.group(1).lower()
+        if "\0" in name:
+            continue
+        raw = attrs[m.start(2):m.end(2)] if m.group(2) is not None else ""
+        if raw[:1] in ("'", '"'):
+            raw = raw[1:-1]
+        out.setdefault(name, raw)
+    return out
+
+
+def _indent_of_line(text: str, offset: int) -> str:
+    start = text.rfind("\n", 0, offset) + 1
+    line = text[start:offset]
+    return line[: len(line) - len(line.lstrip(" \t"))]
+
+
+def _indent_unit(text: str) -> str:
+    for line in text.splitlines():
+        stripped = line.lstrip(" \t")
+        if stripped and line != stripped:
+            indent = line[: len(line) - len(stripped)]
+            return "\t" if indent.startswith("\t") else " " * min(len(indent), 4)
+    return "  "
+
+
+@dataclass
+class PostForm:
+    start: int  # offset of "<form"
+    end: int  # offset just after the start tag's ">"
+    has_token: bool
+
+
+def post_forms(text: str) -> list[PostForm]:
+    out = []
+    for m in FORM_TAG.finditer(text):
+        attrs = attributes(m.group(1))
+        method = JINJA_BLOCK.sub("", attrs.get("method", "")).strip().lower()
+        if method != "post":
+            continue
+        close = re.compile(r"</form\s*>", re.I).search(text, m.end())
+        body = text[m.end(): close.start() if close else len(text)]
+        out.append(PostForm(m.start(), m.end(), bool(FORM_HAS_TOKEN.search(body))))
+    return out
+
+
+def add_form_tokens(text: str, newline: str) -> str:
+    """Insert the hidden token input into every POST form that lacks one,
+    indented like the form's own content."""
+    unit = _indent_unit(text)
+    for form in reversed(post_forms(text)):
+        if form.has_token:
+            continue
+        rest = text[form.end:]
+        line_end = rest.find("\n")
+        same_line = rest[: line_end if line_end >= 0 else len(rest)]
+        if same_line.strip().rstrip("\r"):
+            # content follows on the same line: keep the form on one line
+            text = text[: form.end] + TOKEN_INPUT + text[form.end:]
+            continue
+        after = rest[line_end + 1:] if line_end >= 0 else ""
+        next_line = after.split("\n", 1)[0].rstrip("\r")
+        if next_line.strip() and not next_line.strip().lower().startswith("</form"):
+            indent = next_line[: len(next_line) - len(next_line.lstrip(" \t"))]
+        else:
+            indent = _indent_of_line(text, form.start) + unit
+        text = text[: form.end] + newline + indent + TOKEN_INPUT + text[form.end:]
+    return text
+
+
+def add_csrf_meta(text: str, newline: str) -> str:
+    """The token as a meta tag in ``<head>`` (for JavaScript that posts)."""
+    if 'name="csrf-token"' in text:
+        return text
+    m = HEAD_TAG.search(text)
+    if m is None:
+        return text
+    charset = re.compile(r"<meta\b[^>]*charset[^>]*>", re.I).search(text, m.end())
+    anchor = charset.end() if charset and text.count("\n", m.end(), charset.start()) <= 1 else m.end()
+    rest = text[anchor:]
+    next_line = rest.split("\n", 2)[1] if rest.startswith(("\n", "\r\n")) and rest.count("\n") >= 1 else ""
+    next_line = next_line.rstrip("\r")
+    if next_line.strip():
+        indent = next_line[: len(next_line) - len(next_line.lstrip(" \t"))]
+    else:
+        indent = _indent_of_line(text, m.start()) + _indent_unit(text)
+    return text[:anchor] + newline + indent + TOKEN_META + text[anchor:]
+
+
+@dataclass
+class InlineBlock:
+    kind: str  # script | style
+    tag_end: int  # offset of the start tag's ">"
+    has_nonce: bool
+
+
+def inline_blocks(text: str) -> list[InlineBlock]:
+    out = []
+    for kind, pattern in (("script", SCRIPT_TAG), ("style", STYLE_TAG)):
+        for m in pattern.finditer(text):
+            attrs = attributes(m.group(1))
+            if kind == "script" and "src" in attrs:
+                continue
+            out.append(InlineBlock(kind, m.end() - 1, "nonce" in attrs))
+    return sorted(out, key=lambda b: b.tag_end)
+
+
+def add_nonces(text: str) -> str:
+    for block in reversed(inline_blocks(text)):
+        if not block.has_nonce:
+            end = block.tag_end
+            # keep a self-consistent tag: `<script>` -> `<script nonce="...">`
+            text = text[:end] + NONCE_ATTR + text[end:]
+    return text
+
+
+# --------------------------------------------------------------------------- JavaScript that posts
+
+FETCH = re.compile(r"\bfetch\s*\(")
+OTHER_POSTS = re.compile(r"""XMLHttpRequest|\$\.(?:post|ajax)\s*\(|jQuery\.(?:post|ajax)\s*\(|axios\.(?:post|put|patch|delete)\s*\(""")
+METHOD_KEY = re.compile(r"""\bmethod\s*:\s*["'`](post|put|patch|delete)["'`]""", re.I)
+HEADER_EXPR = "document.querySelector('meta[name=\"csrf-token\"]').content"
+
+
+def _matching(text: str, start: int, open_ch: str, close_ch: str) -> int | None:
+    """Offset of the bracket closing the one at ``start`` (strings skipped)."""
+    depth = 0
+    i = start
+    quote = None
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i if ch == close_ch else None
+        i += 1
+    return None
+
+
+def _top_level_comma(text: str, start: int, end: int) -> int | None:
+    depth = 0
+    quote = None
+    i = start
+    while i < end:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "\"'`":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return i
+        i += 1
+    return None
+
+
+@dataclass
+class JsPosts:
+    patched: str  # the text with every clear fetch() call sending the header
+    patched_calls: int = 0
+    unclear: list[str] = field(default_factory=list)  # descriptions of calls left alone
+
+
+def patch_js_posts(text: str) -> JsPosts:
+    """Add the X-CSRFToken header to ``fetch(url, {method: "POST", ...})`` calls."""
+    result = JsPosts(text)
+    edits: list[tuple[int, str]] = []
+    for m in FETCH.finditer(text):
+        open_paren = m.end() - 1
+        close = _matching(text, open_paren, "(", ")")
+        if close is None:
+            continue
+        comma = _top_level_comma(text, open_paren + 1, close)
+        if comma is None:
+            continue  # fetch(url): a GET
+        options = text[comma + 1:close].strip()
+        if not options.startswith("{"):
+            if METHOD_KEY.search(options) or not re.fullmatch(r"[\w.$]+", options):
+                result.unclear.append(f"fetch(...) with options built elsewhere ({options[:40]})")
+            else:
+                result.unclear.append(f"fetch(..., {options}): options built elsewhere")
+            continue
+        brace = text.index("{", comma)
+        brace_end = _matching(text, brace, "{", "}")
+        if brace_end is None:
+            continue
+        body = text[brace + 1:brace_end]
+        if not METHOD_KEY.search(body):
+            continue
+        if "X-CSRFToken" in body:
+            continue
+        headers = re.search(r"\bheaders\s*:\s*", body)
+        if headers is None:
+            edits.append((brace + 1, f' headers: {{ "X-CSRFToken": {HEADER_EXPR} }},'))
+        elif body[headers.end():headers.end() + 1] == "{":
+            at = brace + 1 + headers.end() + 1
+            edits.append((at, f' "X-CSRFToken": {HEADER_EXPR},'))
+        else:
+            result.unclear.append("fetch(...) with headers built elsewhere")
+            continue
+    for at, insert in sorted(edits, reverse=True):
+        text = text[:at] + insert + text[at:]
+    result.patched = text
+    result.patched_calls = len(edits)
+    for m in OTHER_POSTS.finditer(text):
+        result.unclear.append(m.group(0).rstrip("( "))
+    return result
+
+
+def js_posts(text: str) -> bool:
+    """Does this script send state-changing requests?"""
+    if OTHER_POSTS.search(text):
+        return True
+    for m in FETCH.finditer(text):
+        close = _matching(text, m.end() - 1, "(", ")")
+        if close is not None and METHOD_KEY.search(text[m.end():close]):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- assets the pages load
+
+STATIC_URL = re.compile(r"""url_for\(\s*['"]static['"]\s*,\s*filename\s*=\s*['"]([^'"]+)['"]""")
+CSP_DIRECTIVES = ("script-src", "style-src", "img-src", "font-src", "connect-src", "frame-src", "media-src", "form-action")
+
+
+def static_dir_for(template_path: str) -> str:
+    """``pkg/templates/x.html`` -> ``pkg/static``."""
+    base = template_path.rsplit("/templates/", 1)[0] if "/templates/" in template_path else ""
+    return posixpath.join(base, "static") if base else "static"
+
+
+def origin_of(url: str) -> str | None:
+    """The CSP source for an absolute URL, None for same-origin ones."""
+    url = url.strip()
+    if url.startswith("//"):
+        url = "https:" + url
+    if not re.match(r"^https?://", url, re.I):
+        return None
+    parts = urlsplit(url)
+    if not parts.hostname:
+        return None
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+@dataclass
+class Assets:
+    sources: dict[str, set[str]] = field(default_factory=lambda: {d: set() for d in CSP_DIRECTIVES})
+    inline_scripts: int = 0
+    inline_styles: int = 0
+    style_attributes: bool = False
+    event_handlers: list[str] = field(default_factory=list)  # template paths
+    dynamic_urls: list[str] = field(default_factory=list)  # src/href values we cannot resolve
+    static_files: set[str] = field(default_factory=set)  # paths of static files the pages load
+
+    def add(self, directive: str, url: str, template_path: str) -> None:
+        value = url.strip()
+        static = STATIC_URL.search(value)
+        if static:
+            self.static_files.add(posixpath.join(static_dir_for(template_path), static.group(1)))
+            return
+        if value.lower().startswith("data:"):
+            self.sources[directive].add("data:")
+            return
+        if "{{" in value and not re.match(r"^\s*(https?:)?//", value):
+            if not re.match(r"^\{\{\s*url_for\(", value):
+                self.dynamic_urls.append(f"{template_path}: {value}")
+            return
+        origin = origin_of(value)
+        if origin:
+            self.sources[directive].add(origin)
+
+
+def collect_assets(project, templates=None) -> Assets:
+    assets = Assets()
+    for path, template in sorted((templates or project.templates).items()):
+        text = template.text
+        for m in SCRIPT_TAG.finditer(text):
+            src = attributes(m.group(1)).get("src")
+            if src is not None:
+                assets.add("script-src", src, path)
+        for m in LINK_TAG.finditer(text):
+            attrs = attributes(m.group(1))
+            rel = attrs.get("rel", "").lower().split()
+            href = attrs.get("href")
+            if href is None:
+                continue
+            if "stylesheet" in rel:
+                assets.add("style-src", href, path)
+                origin = origin_of(href)
+                if origin:
+                    # a stylesheet loads its fonts and pictures from where it lives (and data: URIs)
+                    assets.sources["font-src"].add(origin)
+                    assets.sources["img-src"].add("data:")
+                    if "fonts.googleapis.com" in origin:
+                        assets.sources["font-src"].add("https://fonts.gstatic.com")
+            elif "icon" in rel or "apple-touch-icon" in rel:
+                assets.add("img-src", href, path)
+            elif "preload" in rel or "modulepreload" in rel:
+                kind = {"font": "font-src", "style": "style-src", "script": "script-src", "image": "img-src"}.get(
+                    attrs.get("as", "").lower(), "script-src" if "modulepreload" in rel else None)
+                if kind:
+                    assets.add(kind, href, path)
+        for m in IMG_TAG.finditer(text):
+            src = attributes(m.group(1)).get("src")
+            if src is not None:
+                assets.add("img-src", src, path)
+        for m in IFRAME_TAG.finditer(text):
+            src = attributes(m.group(1)).get("src")
+            if src is not None:
+                assets.add("frame-src", src, path)
+        for m in SOURCE_TAG.finditer(text):
+            src = attributes(m.group(1)).get("src")
+            if src is not None:
+                assets.add("media-src", src, path)
+        for m in FORM_TAG.finditer(text):
+            action = attributes(m.group(1)).get("action")
+            if action is not None:
+                assets.add("form-action", action, path)
+        for block in inline_blocks(text):
+            if block.kind == "script":
+                assets.inline_scripts += 1
+            else:
+                assets.inline_styles += 1
+        if STYLE_ATTR.search(JINJA_BLOCK.sub("", text)):
+            assets.style_attributes = True
+        if EVENT_HANDLER.search(JINJA_BLOCK.sub("", text)):
+            assets.event_handlers.append(path)
+    # what the static stylesheets load
+    for path in sorted(assets.static_files):
+        if not path.endswith(".css"):
+            continue
+        data = project.workspace.read(path)
+        if not data:
+            continue
+        css = data.decode("utf-8", "replace")
+        for m in re.finditer(r"@import\s+(?:url\()?\s*['\"]?([^'\")\s;]+)", css):
+            origin = origin_of(m.group(1))
+            if origin:
+                assets.sources["style-src"].add(origin)
+        for m in re.finditer(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", css):
+            url = m.group(1)
+            before = css[: m.start()]
+            in_font_face = before.rfind("@font-face") > before.rfind("}")
+            directive = "font-src" if in_font_face or re.search(r"\.(woff2?|ttf|otf|eot)(\?|#|$)", url) else "img-src"
+            if url.startswith("data:"):
+                assets.sources[directive].add("data:")
+            elif origin_of(url):
+                assets.sources[directive].add(origin_of(url))
+    return assets
+
+
+def csp_policy(assets: Assets) -> dict[str, list[str]]:
+    """A CSP allowing exactly what the templates load (nonces are added by the caller)."""
+    policy: dict[str, list[str]] = {"default-src": ["'self'"]}
+    for directive in ("script-src", "style-src", "img-src", "font-src", "connect-src", "frame-src", "media-src"):
+        extra = sorted(assets.sources[directive])
+        if extra or directive in ("script-src", "style-src", "img-src", "font-src"):
+            policy[directive] = ["'self'"] + extra
+    if assets.style_attributes:
+        policy["style-src-attr"] = ["'unsafe-inline'"]
+    policy["object-src"] = ["'none'"]
+    policy["base-uri"] = ["'self'"]
+    policy["frame-ancestors"] = ["'none'"]
+    policy["form-action"] = ["'self'"] + sorted(assets.sources["form-action"])
+    return policy
+
+
+# --------------------------------------------------------------------------- extensions an app uses
+
+CSRF_CLASSES = {"flask_wtf.csrf.CSRFProtect", "flask_wtf.CSRFProtect", "flask_wtf.csrf.CsrfProtect", "flask_wtf.CsrfProtect"}
+TALISMAN_CLASSES = {"flask_talisman.Talisman", "flask_talisman.talisman.Talisman"}
+SEASURF_CLASSES = {"flask_seasurf.SeaSurf"}
+
+
+def app_scope(app: AppObject) -> cst.CSTNode:
+    return app.factory if app.factory is not None else app.file.module
+
+
+def _instances_by_module(project, classes: set[str]) -> dict[str, set[str]]:
+    """module path -> names of module-level instances of ``classes`` there."""
+    key = "_h2xx_instances_" + ",".join(sorted(classes))
+    cached = project.__dict__.get(key)
+    if cached is not None:
+        return cached
+    out: dict[str, set[str]] = {}
+    for path, facts in project.facts.items():
+        for name, _call, _stmt in module_level_instances(facts, classes):
+            out.setdefault(path, set()).add(name)
+    project.__dict__[key] = out
+    return out
+
+
+def _resolves_to_instance(project, facts: ModuleFacts, node: cst.BaseExpression, classes: set[str]) -> bool:
+    instances = _instances_by_module(project, classes)
+    name = dotted_name(node)
+    if name is None:
+        return False
+    if name in instances.get(facts.file.path, set()):
+        return True
+    qualified = facts.qualify(node) or ""
+    module, _, attr = qualified.rpartition(".")
+    path = project.find_module(module) if module else None
+    return path is not None and attr in instances.get(path, set())
+
+
+def app_uses_extension(project, app: AppObject, classes: set[str]) -> bool:
+    """``Ext(app)`` / ``Ext(app=app)`` or ``ext.init_app(app)`` where the app is built."""
+    facts = project.facts_for(app.file.path)
+    if facts is None:
+        return False
+    for call in calls_in(app_scope(app)):
+        args = [a for a in call.args if a.keyword is None or a.keyword.value == "app"]
+        passes_app = any(isinstance(a.value, cst.Name) and a.value.value == app.name for a in args[:1])
+        if not passes_app:
+            continue
+        if call_name(facts, call.func) in classes:
+            return True
+        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" \
+                and _resolves_to_instance(project, facts, call.func.value, classes):
+            return True
+    return False
+
+
+def production_apps(project) -> list[AppObject]:
+    return [a for a in flask_apps(project) if a.kind == "flask"]
+
+
+# --------------------------------------------------------------------------- where new code goes
+
+def unique_name(module: cst.Module, wanted: str) -> str:
+    used = {n.value for n in _names(module)}
+    name, i = wanted, 2
+    while name in used:
+        name = f"{wanted}{i}"
+        i += 1
+    return name
+
+
+def _names(module: cst.Module):
+    out = []
+
+    class V(cst.CSTVisitor):
+        def visit_Name(self, node: cst.Name) -> None:
+            out.append(node)
+
+    module.visit(V())
+    return out
+
+
+def _mentions(stmt: cst.CSTNode, module: cst.Module, app_name: str, words: tuple[str, ...]) -> bool:
+    code = module.code_for_node(stmt)
+    return any(re.search(rf"\b{re.escape(app_name)}\s*{w}", code) for w in words)
+
+
+def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, statements: list[cst.BaseStatement],
+                    *, after: tuple[str, ...] = ()) -> cst.Module:
+    """Insert statements after ``app = Flask(...)`` in its scope, or after the
+    last top-level statement of that scope whose code matches one of ``after``
+    (regexes applied after the app name, e.g. ``r"\\.config\\b"``) or that calls
+    ``X.init_app(app)``."""
+
+    def place(body: list) -> list | None:
+        index = None
+        for i, stmt in enumerate(body):
+            if _is_app_assign(stmt, app_name):
+                index = i
+            elif index is not None:
+                if isinstance(stmt, cst.If) and "__main__" in module.code_for_node(stmt.test):
+                    break  # nothing after the script entry point
+                if not isinstance(stmt, cst.SimpleStatementLine):
+                    continue
+                code = module.code_for_node(stmt)
+                if _mentions(stmt, module, app_name, after) or re.search(
+                        rf"\.init_app\(\s*{re.escape(app_name)}\b", code):
+                    if not isinstance(stmt, cst.SimpleStatementLine) or not any(
+                            isinstance(s, cst.Return) for s in stmt.body):
+                        index = i
+        if index is None:
+            return None
+        return body[: index + 1] + statements + body[index + 1:]
+
+    if factory is None:
+        new_body = place(list(module.body))
+        if new_body is None:
+            raise FixError(f"could not find `{app_name} = Flask(...)`")
+        return module.with_changes(body=new_body)
+    done = []
+
+    class InFactory(cst.CSTTransformer):
+        def leave_FunctionDef(self, original, updated):
+            if done or original.name.value != factory or not isinstance(updated.body, cst.IndentedBlock):
+                return updated
+            new_body = place(list(original.body.body))
+            if new_body is None:
+                return updated
+            done.append(True)
+            return updated.with_changes(body=updated.body.with_changes(body=new_body))
+
+    out = module.visit(InFactory())
+    if not done:
+        raise FixError(f"could not find `{app_name} = Flask(...)` in {factory}()")
+    return out
+
+
+def _is_app_assign(stmt, app_name: str) -> bool:
+    if not isinstance(stmt, cst.SimpleStatementLine):
+        return False
+    for small in stmt.body:
+        if isinstance(small, (cst.Assign, cst.AnnAssign)) and isinstance(small.value, cst.Call):
+            targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+            if any(isinstance(t, cst.Name) and t.value == app_name for t in targets):
+                return True
+    return False
+
+
+def module_statements(code: str) -> list[cst.BaseStatement]:
+    return list(cst.parse_module(code).body)
+
+
+def is_token_view_source(code: str) -> bool:
+    return bool(re.search(
+        r"""request\.headers(?:\.get\(|\[)\s*['"]Authorization|request\.authorization\b|verify_jwt_in_request|"""
+        r"""get_jwt_identity|get_jwt\(|jwt_required|token_required|auth_token_required|@\w*token\w*\.login_required""",
+        code))
+
+
+SESSION_MARKERS = re.compile(
+    r"\bsession\b|current_user|login_user|logout_user|login_required|request\.form|request\.files|render_template|"
+    r"request\.cookies|flash\(")
+JSON_MARKERS = re.compile(r"request\.get_json|request\.json\b")
+
+
+def view_kind(view) -> str:
+    """``token``: authenticated by a header token; ``json``: reads JSON and
+    uses no cookie state; ``session``: everything else (forms, the session)."""
+    code = view.file.module.code_for_node(view.func)
+    decorators = " ".join(view.file.module.code_for_node(d) for d in view.func.decorators)
+    if is_token_view_source(decorators) or is_token_view_source(code):
+        return "token"
+    if re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(code):
+        return "session"
+    if JSON_MARKERS.search(code):
+        return "json"
+    return "session"
+
+
+def state_changing(view) -> bool:
+    methods = view.methods
+    return methods is None or bool(methods & STATE_CHANGING)
+
+
+def not_test(path: str) -> bool:
+    return not is_test_path(path)
+
+
+def literal_str(node) -> str | None:
+    return string_value(node)

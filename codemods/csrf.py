@@ -1,0 +1,652 @@
+"""H201 csrf-protection-missing, H202 csrf-disabled, H203 csrf-exempt-session-view."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert_after_imports, replace_nodes
+from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import all_views, call_name, import_spec, module_level_instances
+from ._webapp import (
+    CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_uses_extension, inline_blocks, js_posts,
+    patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,
+    SCRIPT_TAG, STATIC_URL, attributes, static_dir_for,
+)
+
+IMPORT = ("flask_wtf.csrf", "CSRFProtect")
+HAND_ROLLED = re.compile(
+    rb"""session\s*\[\s*['"]_?csrf|session\.get\(\s*['"]_?csrf|jinja_env\.globals\s*\[\s*['"]csrf_token['"]\s*\]\s*=|"""
+    rb"""def\s+\w*(?:generate|make|check|validate|verify)_?csrf""")
+
+
+def _has_secret_helper():
+    try:
+        from .secrets import ensure_secret_key
+    except ImportError:  # the secrets rule is not installed: nothing to add
+        return None
+    return ensure_secret_key
+
+
+def app_views(project, app: AppObject):
+    """The views that belong to ``app``: its own routes and every blueprint's."""
+    other_apps = {a.name for a in project.apps if a.file is app.file and a.name != app.name}
+    for view in all_views(project):
+        owners = {r.owner for r in view.routes}
+        if view.file is app.file and owners <= other_apps:
+            continue
+        yield view
+
+
+def hand_rolled_csrf(project) -> str | None:
+    """A file of the project's own CSRF token mechanism, if any."""
+    for path, file in sorted(project.python.items()):
+        if is_test_path(path) or b"csrf" not in file.data.lower():
+            continue
+        if b"flask_wtf" in file.data or b"flask_seasurf" in file.data:
+            continue
+        if HAND_ROLLED.search(file.data):
+            return path
+    return None
+
+
+def _post_templates(project):
+    return {path: t for path, t in project.templates.items() if not is_test_path(path) and post_forms(t.text)}
+
+
+def _js_sources(project) -> dict[str, str]:
+    """Scripts that may post: inline scripts in templates and the static .js files templates load."""
+    out: dict[str, str] = {}
+    for path, template in sorted(project.templates.items()):
+        text = template.text
+        if any(b.kind == "script" for b in inline_blocks(text)) and js_posts(text):
+            out[path] = text
+        for m in SCRIPT_TAG.finditer(text):
+            src = attributes(m.group(1)).get("src") or ""
+            static = STATIC_URL.search(src)
+            if static and static.group(1).endswith(".js") and not static.group(1).endswith(".min.js"):
+                js_path = f"{static_dir_for(path)}/{static.group(1)}"
+                data = project.workspace.read(js_path)
+                if data is not None and js_posts(data.decode("utf-8", "replace")):
+                    out[js_path] = data.decode("utf-8", "replace")
+    return out
+
+
+def _add_decorator(module: cst.Module, func_name: str, decorator: str) -> cst.Module:
+    new = cst.Decorator(cst.parse_expression(decorator))
+    done = []
+
+    class T(cst.CSTTransformer):
+        def leave_FunctionDef(self, original, updated):
+            if original.name.value != func_name or done:
+                return updated
+            if any(dotted_name(d.decorator) == decorator for d in updated.decorators):
+                done.append(True)
+                return updated
+            decorators = list(updated.decorators)
+            last_route = max((i for i, d in enumerate(decorators) if isinstance(d.decorator, cst.Call)
+                              and isinstance(d.decorator.func, cst.Attribute)
+                              and d.decorator.func.attr.value in ("route", "post", "put", "patch", "delete", "get")),
+                             default=len(decorators) - 1)
+            decorators.insert(last_route + 1, new)
+            done.append(True)
+            return updated.with_changes(decorators=decorators)
+
+    out = module.visit(T())
+    if not done:
+        raise FixError(f"could not find the view {func_name}()")
+    return out
+
+
+def _extension_module(project, app: AppObject) -> tuple[str, str, int] | None:
+    """Where the factory's other extensions live: (path, module text, relative level)
+    of a project module whose module-level instances the factory calls ``init_app`` on."""
+    facts = project.facts_for(app.file.path)
+    if facts is None or app.factory is None:
+        return None
+    from ._flaskapi import calls_in
+
+    for call in calls_in(app.factory):
+        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app"):
+            continue
+        qualified = facts.qualify(call.func.value) or ""
+        module, _, name = qualified.rpartition(".")
+        path = project.find_module(module) if module else None
+        if path is None or path == app.file.path:
+            continue
+        other = project.facts_for(path)
+        if other is None:
+            continue
+        if name in {n for n, _c, _s in _all_instances(other)}:
+            text, level = import_spec(project, app.file.path, path)
+            return path, text, level
+    return None
+
+
+def _all_instances(facts):
+    out = []
+    for stmt in facts.file.module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) \
+                        and isinstance(small.value, cst.Call) and not small.value.args:
+                    out.append((small.targets[0].target.value, small.value, stmt))
+    return out
+
+
+def _after_last_instance(module: cst.Module, statement: cst.BaseStatement) -> cst.Module:
+    body = list(module.body)
+    index = None
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, cst.SimpleStatementLine) and any(
+                isinstance(s, cst.Assign) and isinstance(s.value, cst.Call) and not s.value.args for s in stmt.body):
+            index = i
+    if index is None:
+        return insert_after_imports(module, [statement])
+    return module.with_changes(body=body[: index + 1] + [statement] + body[index + 1:])
+
+
+def _add_import_from(module: cst.Module, text: str, name: str, level: int) -> cst.Module:
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, text, name, relative=level)
+    return AddImportsVisitor(context).transform_module(module)
+
+
+def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
+    def compute():
+        builder = ChangeBuilder(project)
+        path = app.file.path
+        current = cst.parse_module(builder.current(path))
+        name = "csrf" if app.name == "app" else f"{app.name}_csrf"
+        if name in {n for n in re.findall(r"\b\w+\b", current.code)}:
+            name = unique_name(current, name)
+        same_module = [v for v in exempt if v.file.path == path and app.factory is None]
+        elsewhere = [v for v in exempt if v not in same_module]
+
+        def exempt_lines() -> list[cst.BaseStatement]:
+            out = []
+            for view in elsewhere:
+                text, level = import_spec(project, path, view.file.path) if view.file.path != path else (
+                    module_name_for(path), 0)
+                if level:
+                    text = module_name_for(view.file.path)
+                out.append(cst.parse_statement(f'{name}.exempt("{text}.{view.name}")\n'))
+            return out
+
+        if app.factory is None:
+            statement = cst.parse_statement(f"{name} = CSRFProtect({app.name})\n")
+            builder.edit_python(path, lambda m: insert_after_app(m, app.name, None, [statement] + exempt_lines()))
+            for view in same_module:
+                builder.edit_python(path, lambda m, v=view: _add_decorator(m, v.name, f"{name}.exempt"))
+            builder.edit_python(path, lambda m: add_imports(m, IMPORT))
+        else:
+            factory = app.factory.name.value
+            init = cst.parse_statement(f"{name}.init_app({app.name})\n")
+            builder.edit_python(path, lambda m: insert_in_scope(m, app.name, factory, [init] + exempt_lines(),
+                                                                after=(r"\.config\b",)))
+            instance = cst.parse_statement(f"{name} = CSRFProtect()\n")
+            ext = _extension_module(project, app) if name == "csrf" else None
+            if ext is not None:
+                ext_path, text, level = ext
+                builder.edit_python(ext_path, lambda m: add_imports(_after_last_instance(m, instance), IMPORT))
+                builder.edit_python(path, lambda m: _add_import_from(m, text, name, level))
+                builder.note(f"`{name} = CSRFProtect()` lives in {ext_path} with the other extensions; "
+                             f"the factory calls `{name}.init_app({app.name})`")
+            else:
+                builder.edit_python(path, lambda m: add_imports(insert_after_imports(m, [instance]), IMPORT))
+        # templates: a token in every POST form
+        for tpath, template in sorted(_post_templates(project).items()):
+            data = builder.current(tpath)
+            text = template.text if data == template.data else data.decode("utf-8", "surrogateescape")
+            new = add_form_tokens(text, template.newline)
+            if new != text:
+                builder.set(tpath, template.encode(new))
+        # JavaScript that posts: the token as a meta tag, the header on clear fetch() calls
+        unclear = []
+        scripts = _js_sources(project)
+        for spath in scripts:
+            text = builder.current(spath).decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+            result = patch_js_posts(text)
+            if result.patched != text:
+                template = project.templates.get(spath)
+                builder.set(spath, template.encode(result.patched) if template else result.patched.encode("utf-8"))
+            unclear += [f"{spath}: {u}" for u in result.unclear]
+        if scripts:
+            for tpath, template in sorted(project.templates.items()):
+                if "<head" not in template.text.lower():
+                    continue
+                data = builder.current(tpath)
+                text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+                new = add_csrf_meta(text, template.newline)
+                if new != text:
+                    builder.set(tpath, template.encode(new))
+            builder.note("Pages carry the token in <meta name=\"csrf-token\">; JavaScript that posts sends it "
+                         "in the X-CSRFToken header")
+        if unclear:
+            builder.followup("Send the X-CSRFToken header (from <meta name=\"csrf-token\">) on these requests: "
+                             + "; ".join(unclear))
+        ensure = _has_secret_helper()
+        if ensure is not None:
+            ensure(builder, project, app)
+        builder.dependency("flask-wtf")
+        if exempt:
+            builder.note("Exempted token-authenticated JSON views, which no browser sends cookies for: "
+                         + ", ".join(sorted({v.name for v in exempt})))
+        builder.note("POST, PUT, PATCH and DELETE requests without a valid token now get 400")
+        return builder.build()
+
+    scripts = _js_sources(project)
+    unclear = [u for text in scripts.values() for u in patch_js_posts(text).unclear]
+    safety, reason = Safety.SAFE, ""
+    if unclear:
+        safety = Safety.REVIEW
+        reason = ("JavaScript posts in ways hardener cannot patch (" + ", ".join(sorted(set(unclear)))
+                  + "): it must send the X-CSRFToken header or those requests get 400")
+    title = "Enable Flask-WTF CSRFProtect" + (" in the app factory" if app.factory is not None else "")
+    return Fix(title, safety, compute, reason)
+
+
+@register
+class CsrfProtectionMissing(Rule):
+    """A Flask app that changes state takes requests without a CSRF token.
+
+    ## What it does
+    Finds Flask apps with state-changing routes (POST, PUT, PATCH, DELETE) or
+    templates with `<form method="post">` and no CSRF protection: neither
+    `CSRFProtect(app)` nor `csrf.init_app(app)` in the factory (Flask-SeaSurf
+    counts too). An app with its own hand-rolled CSRF token is reported
+    without a fix.
+
+    ## Why is this bad?
+    A browser attaches the session cookie to every request to the site, also
+    to one a malicious page makes it send. Without a token that only the
+    site's own pages know, another site can post forms as the logged-in user:
+    change their password, delete their data, buy things.
+
+    ## Example
+    ```python
+    app = Flask(__name__)
+
+    @app.route("/notes", methods=["POST"])
+    def create(): ...
+    ```
+
+    ## Use instead
+    ```python
+    from flask_wtf.csrf import CSRFProtect
+
+    app = Flask(__name__)
+    csrf = CSRFProtect(app)
+    ```
+    and `<input type="hidden" name="csrf_token" value="{{ csrf_token() }}">`
+    in every POST form. With an app factory: `csrf = CSRFProtect()` at module
+    level (next to the other extensions) and `csrf.init_app(app)` in the
+    factory.
+
+    ## Fix safety
+    Safe when hardener can make every client send the token: it adds the
+    hidden input to every POST form in the templates that lacks one, puts the
+    token in a `<meta name="csrf-token">` tag and adds the `X-CSRFToken`
+    header to `fetch(url, {method: "POST"})` calls. Views authenticated by a
+    header token (Authorization, JWT) or reading only JSON are exempted, since
+    browsers send no credentials for them. Review when JavaScript posts in a
+    way hardener cannot patch (XMLHttpRequest, jQuery, options built
+    elsewhere). The app gets a SECRET_KEY from .env if it has none.
+    flask-wtf is added to the dependencies.
+
+    ## References
+    - https://flask-wtf.readthedocs.io/en/1.2.x/csrf/
+    - https://owasp.org/www-community/attacks/csrf
+    - CWE-352: Cross-Site Request Forgery (CSRF)
+    """
+
+    code = "H201"
+    name = "csrf-protection-missing"
+    category = "csrf"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = 352
+
+    VALID = [
+        # protected
+        "import os\nfrom flask import Flask\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\n"
+        "csrf = CSRFProtect(app)\n@app.route('/x', methods=['POST'])\ndef x():\n    return 'ok'\n",
+        # protected in the factory, the instance in extensions.py
+        Example({"app/__init__.py": "from flask import Flask\nfrom app.extensions import csrf\n\ndef create_app():\n"
+                                    "    app = Flask(__name__)\n    csrf.init_app(app)\n    return app\n",
+                 "app/extensions.py": "from flask_wtf import CSRFProtect\ncsrf = CSRFProtect()\n",
+                 "app/views.py": "from flask import Blueprint\nbp = Blueprint('v', __name__)\n"
+                                 "@bp.route('/x', methods=['POST'])\ndef x():\n    return 'ok'\n"}, findings=0),
+        # read-only app
+        "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef index():\n    return 'hi'\n",
+        # a JSON API authenticated by a header token
+        "from flask import Flask, request\napp = Flask(__name__)\n@app.route('/api/items', methods=['POST'])\n"
+        "def create():\n    token = request.headers.get('Authorization')\n    return {'ok': bool(token)}\n",
+    ]
+    INVALID = [
+        Example(
+            {
+                "app.py": "import os\nfrom flask import Flask, request, session\n\napp = Flask(__name__)\n"
+                          "app.secret_key = os.environ['SECRET_KEY']\n\n\n@app.route('/login', methods=['GET', 'POST'])\n"
+                          "def login():\n    session['user'] = request.form['user']\n    return 'ok'\n",
+                "templates/login.html": "{% block body %}\n<FORM METHOD='POST'>\n    <input name=\"user\">\n</FORM>\n{% endblock %}\n",
+                "requirements.txt": "flask\n",
+            },
+            {
+                "app.py": "import os\nfrom flask import Flask, request, session\nfrom flask_wtf.csrf import CSRFProtect\n\n"
+                          "app = Flask(__name__)\ncsrf = CSRFProtect(app)\n"
+                          "app.secret_key = os.environ['SECRET_KEY']\n\n\n@app.route('/login', methods=['GET', 'POST'])\n"
+                          "def login():\n    session['user'] = request.form['user']\n    return 'ok'\n",
+                "templates/login.html": "{% block body %}\n<FORM METHOD='POST'>\n"
+                                        "    <input type=\"hidden\" name=\"csrf_token\" value=\"{{ csrf_token() }}\">\n"
+                                        "    <input name=\"user\">\n</FORM>\n{% endblock %}\n",
+                "requirements.txt": "flask\nflask-wtf>=1.2\n",
+            },
+        ),
+        # a factory: the instance goes next to the other extensions
+        Example(
+            {
+                "shop/__init__.py": "from flask import Flask\n\nfrom shop.extensions import db\n\n\n"
+                                    "def create_app(config='shop.config.Config'):\n    app = Flask(__name__)\n"
+                                    "    app.config.from_object(config)\n    db.init_app(app)\n"
+                                    "    from shop.views import bp\n    app.register_blueprint(bp)\n    return app\n",
+                "shop/extensions.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
+                "shop/config.py": "import os\n\nclass Config:\n    SECRET_KEY = os.environ.get('SECRET_KEY')\n",
+                "shop/views.py": "from flask import Blueprint, request\nbp = Blueprint('v', __name__)\n\n\n"
+                                 "@bp.route('/cart', methods=['POST'])\ndef cart():\n    return request.form['id']\n\n\n"
+                                 "@bp.route('/api/items', methods=['POST'])\ndef api_items():\n"
+                                 "    return {'token': request.headers['Authorization']}\n",
+                "pyproject.toml": "[project]\nname = \"shop\"\ndependencies = [\"flask\"]\n",
+            },
+            {
+                "shop/__init__.py": "from flask import Flask\n\nfrom shop.extensions import csrf, db\n\n\n"
+                                    "def create_app(config='shop.config.Config'):\n    app = Flask(__name__)\n"
+                                    "    app.config.from_object(config)\n    db.init_app(app)\n"
+                                    "    csrf.init_app(app)\n    csrf.exempt(\"shop.views.api_items\")\n"
+                                    "    from shop.views import bp\n    app.register_blueprint(bp)\n    return app\n",
+                "shop/extensions.py": "from flask_sqlalchemy import SQLAlchemy\nfrom flask_wtf.csrf import CSRFProtect\n\n"
+                                      "db = SQLAlchemy()\ncsrf = CSRFProtect()\n",
+                "pyproject.toml": "[project]\nname = \"shop\"\ndependencies = [\"flask\", \"flask-wtf>=1.2\"]\n",
+            },
+        ),
+        # a hand-rolled token: reported, no second mechanism
+        Example(
+            "import secrets\nfrom flask import Flask, session, request, abort\napp = Flask(__name__)\n\n"
+            "@app.before_request\ndef check_csrf():\n    if request.method == 'POST' and request.form.get('t') != session.get('_csrf'):\n"
+            "        abort(400)\n\n@app.route('/x', methods=['POST'])\ndef x():\n    return 'ok'\n",
+            None,
+        ),
+    ]
+
+    def check_project(self, project):
+        hand_rolled = None
+        searched = False
+        for app in production_apps(project):
+            if app_uses_extension(project, app, CSRF_CLASSES | SEASURF_CLASSES):
+                continue
+            views = list(app_views(project, app))
+            changing = [v for v in views if state_changing(v)]
+            session_views = [v for v in changing if view_kind(v) == "session"]
+            forms = _post_templates(project)
+            if not session_views and not forms:
+                continue
+            if not searched:
+                hand_rolled, searched = hand_rolled_csrf(project), True
+            routes = sorted({p for v in session_views for p in v.paths})
+            what = (f"state-changing routes ({', '.join(routes[:4])}{', ...' if len(routes) > 4 else ''})"
+                    if routes else f"POST forms in {len(forms)} template(s)")
+            if hand_rolled is not None:
+                yield self.finding(
+                    app.file, app.statement,
+                    f"Flask app `{app.name}` has {what} and a hand-rolled CSRF check ({hand_rolled}); "
+                    "hardener adds no second mechanism: consider Flask-WTF's CSRFProtect",
+                    None, confidence=Confidence.LOW,
+                )
+                continue
+            exempt = [v for v in changing if view_kind(v) in ("token", "json")]
+            yield self.finding(
+                app.file, app.statement,
+                f"Flask app `{app.name}` has {what} and no CSRF protection",
+                build_csrf_fix(project, app, exempt),
+            )
+
+
+def _in_test_class(setting) -> bool:
+    return setting.kind == "class" and "test" in (setting.owner or "").lower()
+
+
+class _MetaCsrf(cst.CSTVisitor):
+    """``class Meta: csrf = False`` inside form classes."""
+
+    def __init__(self):
+        self.found: list[tuple[cst.ClassDef, cst.SimpleStatementLine, cst.ClassDef]] = []
+        self.stack: list[cst.ClassDef] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if node.name.value == "Meta" and self.stack and isinstance(node.body, cst.IndentedBlock):
+            for stmt in node.body.body:
+                if isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign):
+                    assign = stmt.body[0]
+                    if any(isinstance(t.target, cst.Name) and t.target.value == "csrf" for t in assign.targets) \
+                            and literal_value(assign.value) is False:
+                        self.found.append((self.stack[-1], stmt, node))
+        self.stack.append(node)
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        self.stack.pop()
+
+
+@register
+class CsrfDisabled(Rule):
+    """CSRF protection is switched off.
+
+    ## What it does
+    Finds `WTF_CSRF_ENABLED = False` in configuration the app loads (test
+    configuration is left alone) and `class Meta: csrf = False` in Flask-WTF
+    form classes.
+
+    ## Why is this bad?
+    CSRFProtect and FlaskForm check nothing when the setting is off, so other
+    sites can post forms as the logged-in user. It is often switched off to
+    make tests or a JavaScript client easier and then shipped.
+
+    ## Example
+    ```python
+    class Config:
+        WTF_CSRF_ENABLED = False
+    ```
+
+    ## Use instead
+    ```python
+    class Config:
+        WTF_CSRF_ENABLED = True
+
+    class TestingConfig(Config):
+        WTF_CSRF_ENABLED = False  # tests only
+    ```
+
+    ## Fix safety
+    Review: clients that relied on the check being off (JavaScript posting
+    without the X-CSRFToken header, forms without `form.hidden_tag()`) get
+    400 until they send the token.
+
+    ## References
+    - https://flask-wtf.readthedocs.io/en/1.2.x/config/
+    - CWE-352: Cross-Site Request Forgery (CSRF)
+    """
+
+    code = "H202"
+    name = "csrf-disabled"
+    category = "csrf"
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = 352
+    triggers = (b"csrf",)
+
+    VALID = [
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('settings.Config')\n",
+                 "settings.py": "class Config:\n    WTF_CSRF_ENABLED = True\n\nclass TestingConfig(Config):\n"
+                                "    WTF_CSRF_ENABLED = False\n"}, findings=0),
+        "from flask import Flask\nfrom flask_wtf import FlaskForm\napp = Flask(__name__)\nclass F(FlaskForm):\n"
+        "    class Meta:\n        csrf = True\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask\napp = Flask(__name__)\napp.config['WTF_CSRF_ENABLED'] = False  # for the SPA\n",
+            "from flask import Flask\napp = Flask(__name__)\napp.config['WTF_CSRF_ENABLED'] = True  # for the SPA\n",
+            unsafe=True,
+        ),
+        Example(
+            "from flask_wtf import FlaskForm\nfrom flask import Blueprint\nbp = Blueprint('f', __name__)\n\n"
+            "class Search(FlaskForm):\n    class Meta:\n        csrf = False\n\n"
+            "class Other(FlaskForm):\n    class Meta:\n        csrf = False\n        locales = ['de']\n",
+            "from flask_wtf import FlaskForm\nfrom flask import Blueprint\nbp = Blueprint('f', __name__)\n\n"
+            "class Search(FlaskForm):\n    pass\n\n"
+            "class Other(FlaskForm):\n    class Meta:\n        locales = ['de']\n",
+            findings=2, unsafe=True,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path) or b"Meta" not in file.data:
+            return
+        visitor = _MetaCsrf()
+        file.module.visit(visitor)
+        for form, stmt, meta in visitor.found:
+            if "test" in form.name.value.lower():
+                continue
+            yield self.finding(file, form, f"Form `{form.name.value}` switches off its CSRF token (class Meta: csrf = False)",
+                               self._remove_meta(project, file, stmt, meta))
+
+    def check_project(self, project):
+        for setting in project.config_settings():
+            if setting.key != "WTF_CSRF_ENABLED" or literal_value(setting.value) is not False:
+                continue
+            if is_test_path(setting.file.path) or _in_test_class(setting):
+                continue
+            yield self.finding(setting.file, setting.node, "WTF_CSRF_ENABLED = False: no request is checked for a CSRF token",
+                               self._enable(project, setting))
+
+    def _enable(self, project, setting) -> Fix:
+        def compute():
+            builder = ChangeBuilder(project)
+            builder.edit_python(setting.file.path, lambda m: replace_nodes(m, {setting.value: cst.Name("True")}),
+                                file=setting.file)
+            builder.note("Forms must render form.hidden_tag() and JavaScript must send X-CSRFToken")
+            return builder.build()
+
+        return Fix("Turn CSRF protection back on", Safety.REVIEW, compute,
+                   "clients that relied on the check being off get 400 until they send the token")
+
+    def _remove_meta(self, project, file, stmt, meta) -> Fix:
+        def compute():
+            builder = ChangeBuilder(project)
+            rest = [s for s in meta.body.body if s is not stmt]
+            if rest:
+                repl = {stmt: None}
+            else:
+                repl = {meta: cst.SimpleStatementLine([cst.Pass()], leading_lines=meta.leading_lines)}
+            builder.edit_python(file.path, lambda m: replace_nodes(m, repl), file=file)
+            return builder.build()
+
+        return Fix("Remove `csrf = False` from the form's Meta", Safety.REVIEW, compute,
+                   "clients posting this form must send the CSRF token (render form.hidden_tag())")
+
+
+@register
+class CsrfExemptSessionView(Rule):
+    """A view that uses the session cookie is exempt from CSRF protection.
+
+    ## What it does
+    Finds `@csrf.exempt` on views that rely on the browser's cookies: they
+    read the session or `current_user`, are `@login_required`, or read
+    `request.form`. Views authenticated by a header token are not reported.
+
+    ## Why is this bad?
+    The exemption switches the token check off for exactly the kind of view
+    CSRF attacks target: another site can make the logged-in user's browser
+    send the request, cookies attached.
+
+    ## Example
+    ```python
+    @app.route("/settings", methods=["POST"])
+    @csrf.exempt
+    @login_required
+    def settings(): ...
+    ```
+
+    ## Use instead
+    ```python
+    @app.route("/settings", methods=["POST"])
+    @login_required
+    def settings(): ...
+    ```
+    and send the token from the form (`csrf_token()`) or the `X-CSRFToken`
+    header.
+
+    ## Fix safety
+    Review: clients of the view must send the token once the exemption is gone.
+
+    ## References
+    - https://flask-wtf.readthedocs.io/en/1.2.x/csrf/#exclude-views-from-protection
+    - CWE-352: Cross-Site Request Forgery (CSRF)
+    """
+
+    code = "H203"
+    name = "csrf-exempt-session-view"
+    category = "csrf"
+    severity = Severity.MEDIUM
+    confidence = Confidence.MEDIUM
+    cwe = 352
+
+    VALID = [
+        "from flask import Flask, request\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\n"
+        "csrf = CSRFProtect(app)\n@app.route('/hook', methods=['POST'])\n@csrf.exempt\ndef hook():\n"
+        "    return {'sig': request.headers.get('Authorization')}\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask, session\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\n"
+            "csrf = CSRFProtect(app)\n@app.route('/settings', methods=['POST'])\n@csrf.exempt\ndef settings():\n"
+            "    session['theme'] = 'dark'\n    return 'ok'\n",
+            "from flask import Flask, session\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\n"
+            "csrf = CSRFProtect(app)\n@app.route('/settings', methods=['POST'])\ndef settings():\n"
+            "    session['theme'] = 'dark'\n    return 'ok'\n",
+            unsafe=True,
+        ),
+    ]
+
+    def check_project(self, project):
+        from ._webapp import _resolves_to_instance
+
+        for view in all_views(project):
+            facts = project.facts_for(view.file.path)
+            for decorator in view.func.decorators:
+                expr = decorator.decorator
+                if not (isinstance(expr, cst.Attribute) and expr.attr.value == "exempt"):
+                    continue
+                if not _resolves_to_instance(project, facts, expr.value, CSRF_CLASSES):
+                    continue
+                if view_kind(view) != "session" or not state_changing(view):
+                    continue
+                yield self.finding(view.file, decorator,
+                                   f"View `{view.name}` uses the session cookie but is exempt from CSRF protection",
+                                   self._fix(project, view, decorator))
+
+    def _fix(self, project, view, decorator) -> Fix:
+        def compute():
+            builder = ChangeBuilder(project)
+            decorators = [d for d in view.func.decorators if d is not decorator]
+            builder.edit_python(view.file.path,
+                                lambda m: replace_nodes(m, {view.func: view.func.with_changes(decorators=decorators)}),
+                                file=view.file)
+            return builder.build()
+
+        return Fix("Remove the CSRF exemption", Safety.REVIEW, compute,
+                   "the view's clients must send the CSRF token")

@@ -1,0 +1,533 @@
+"""H211 security-headers-missing: no CSP, clickjacking, nosniff and referrer
+headers (and no HTTPS redirect / HSTS for production)."""
+
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from hardener.fixkit import ChangeBuilder, add_imports, insert_after_imports
+from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.project import AppObject, dotted_name, string_value
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import calls_in
+from ._webapp import (
+    TALISMAN_CLASSES, add_nonces, app_scope, app_uses_extension, collect_assets, csp_policy, inline_blocks,
+    insert_in_scope, production_apps, unique_name,
+)
+
+# The production switch: HTTPS redirect and HSTS only when it is set, so that
+# `flask run` and test clients on plain http://127.0.0.1 keep working.
+HTTPS_ENV = "FORCE_HTTPS"
+REFERRER = "strict-origin-when-cross-origin"
+HSTS = "max-age=31536000; includeSubDomains"
+REQUIRED = {
+    "content-security-policy": "Content-Security-Policy",
+    "x-frame-options": "X-Frame-Options",
+    "x-content-type-options": "X-Content-Type-Options",
+    "referrer-policy": "Referrer-Policy",
+}
+
+
+class _HeaderWrites(cst.CSTVisitor):
+    """Header names a function sets: ``r.headers["X"] = v``, ``r.headers.set/setdefault/add("X", v)``,
+    ``r.headers.update({...})``."""
+
+    def __init__(self):
+        self.names: dict[str, str | None] = {}  # lowercased name -> literal value if any
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Subscript) and (dotted_name(t.value) or "").endswith("headers") and len(t.slice) == 1 \
+                    and isinstance(t.slice[0].slice, cst.Index):
+                name = string_value(t.slice[0].slice.value)
+                if name:
+                    self.names[name.lower()] = string_value(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not isinstance(func, cst.Attribute) or not (dotted_name(func.value) or "").endswith("headers"):
+            return
+        if func.attr.value in ("set", "setdefault", "add", "add_header") and node.args:
+            name = string_value(node.args[0].value)
+            if name:
+                self.names[name.lower()] = string_value(node.args[1].value) if len(node.args) > 1 else None
+        elif func.attr.value in ("update", "extend") and node.args and isinstance(node.args[0].value, cst.Dict):
+            for element in node.args[0].value.elements:
+                if isinstance(element, cst.DictElement) and string_value(element.key):
+                    self.names[string_value(element.key).lower()] = string_value(element.value)
+
+
+def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
+    """Functions registered with ``@app.after_request`` (or ``app.after_request(f)``) where the app is built,
+    and ``@bp.after_app_request`` anywhere."""
+    hooks = []
+    scope = app_scope(app)
+    by_name: dict[str, cst.FunctionDef] = {}
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            by_name.setdefault(node.name.value, node)
+            for d in node.decorators:
+                name = dotted_name(d.decorator) or ""
+                if name == f"{app.name}.after_request":
+                    hooks.append(node)
+
+    scope.visit(V())
+    for call in calls_in(scope):
+        if dotted_name(call.func) == f"{app.name}.after_request" and call.args:
+            target = dotted_name(call.args[0].value)
+            if target in by_name:
+                hooks.append(by_name[target])
+    for blueprint in project.blueprints:
+        module = blueprint.file.module
+
+        class B(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                for d in node.decorators:
+                    if (dotted_name(d.decorator) or "") == f"{blueprint.name}.after_app_request":
+                        hooks.append(node)
+
+        module.visit(B())
+    return hooks
+
+
+def headers_set(hooks) -> dict[str, str | None]:
+    visitor = _HeaderWrites()
+    for hook in hooks:
+        hook.visit(visitor)
+    return visitor.names
+
+
+def missing_headers(names: dict[str, str | None]) -> list[str]:
+    missing = [h for h in REQUIRED if h not in names]
+    csp = names.get("content-security-policy") or ""
+    if "x-frame-options" in missing and "frame-ancestors" in csp:
+        missing.remove("x-frame-options")
+    return missing
+
+
+def _policy_source(policy: dict[str, list[str]]) -> str:
+    lines = []
+    for directive, values in policy.items():
+        if len(values) == 1:
+            lines.append(f'    "{directive}": "{values[0]}",')
+        else:
+            lines.append(f'    "{directive}": [{", ".join(chr(34) + v + chr(34) for v in values)}],')
+    return "{\n" + "\n".join(lines) + "\n}"
+
+
+def _policy_string(policy: dict[str, list[str]], nonce_in: list[str]) -> str:
+    parts = []
+    for directive, values in policy.items():
+        values = list(values) + (["'nonce-{nonce}'"] if directive in nonce_in else [])
+        parts.append(f'    "{directive} {" ".join(values)}; "')
+    parts[-1] = parts[-1].replace('; "', '"')
+    return "(\n" + "\n".join(parts) + "\n)"
+
+
+class _Plan:
+    """What the templates need: the CSP and the sections that get a nonce."""
+
+    def __init__(self, project):
+        assets = collect_assets(project)
+        self.assets = assets
+        self.policy = csp_policy(assets)
+        self.nonce_in = [s for s, n in (("script-src", assets.inline_scripts), ("style-src", assets.inline_styles)) if n]
+        problems = []
+        if assets.event_handlers:
+            problems.append("inline event handlers (on...=) in " + ", ".join(sorted(set(assets.event_handlers)))
+                            + " are blocked by the CSP: move them to a script file")
+        if assets.dynamic_urls:
+            problems.append("asset URLs computed at run time may load from hosts the CSP does not list: "
+                            + "; ".join(assets.dynamic_urls[:5]))
+        self.problems = problems
+
+    def patch_templates(self, builder: ChangeBuilder, project) -> int:
+        count = 0
+        for path, template in sorted(project.templates.items()):
+            if not any(not b.has_nonce for b in inline_blocks(template.text)):
+                continue
+            text = builder.current(path).decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+            new = add_nonces(text)
+            if new != text:
+                builder.set(path, template.encode(new))
+                count += 1
+        return count
+
+    def notes(self, builder: ChangeBuilder) -> None:
+        hosts = sorted({v for values in self.policy.values() for v in values if v.startswith("http")})
+        builder.note("The Content-Security-Policy allows what the templates load: 'self'"
+                     + (", " + ", ".join(hosts) if hosts else "")
+                     + (" and per-request nonces for inline " + " and ".join(s[:-4] + "s" for s in self.nonce_in)
+                        if self.nonce_in else ""))
+        builder.followup(f"In production set {HTTPS_ENV}=1: it redirects http to https and sends HSTS; "
+                         f"without it (development, tests, `flask run` on http://127.0.0.1) plain HTTP keeps working")
+        for problem in self.problems:
+            builder.followup(problem)
+
+
+def _ensure_env_switch(builder: ChangeBuilder) -> None:
+    """Document the production switch in .env.example (never in .env: a .env
+    copied to production must not switch HTTPS off)."""
+    from hardener.fixkit import env_keys
+
+    example = (builder.current(".env.example") or b"").decode("utf-8", "replace")
+    if HTTPS_ENV not in env_keys(example):
+        if example and not example.endswith("\n"):
+            example += "\n"
+        example += f"{HTTPS_ENV}=1\n"
+        builder.set(".env.example", example.encode("utf-8"))
+
+
+def talisman_fix(project, app: AppObject) -> Fix:
+    plan = _Plan(project)
+
+    def compute():
+        builder = ChangeBuilder(project)
+        path = app.file.path
+        current = cst.parse_module(builder.current(path))
+        prefix = "" if app.name == "app" else app.name.upper() + "_"
+        csp_name = unique_name(current, f"{prefix}CSP")
+        https_name = "FORCE_HTTPS" if "FORCE_HTTPS" in current.code else unique_name(current, "FORCE_HTTPS")
+        head = []
+        if https_name not in current.code:
+            head.append(cst.parse_statement(
+                f'{https_name} = os.environ.get("{HTTPS_ENV}", "0") == "1"  # production: HTTPS redirect and HSTS\n'))
+        head.append(cst.parse_statement(f"{csp_name} = {_policy_source(plan.policy)}\n"))
+        kwargs = [f"content_security_policy={csp_name}"]
+        if plan.nonce_in:
+            kwargs.append(f"content_security_policy_nonce_in={plan.nonce_in!r}".replace("'", '"'))
+        kwargs += [f"force_https={https_name}", f"strict_transport_security={https_name}", 'frame_options="DENY"',
+                   f'referrer_policy="{REFERRER}"',
+                   f'session_cookie_samesite={app.name}.config.get("SESSION_COOKIE_SAMESITE") or "Lax"']
+        args = "".join(f"    {k},\n" for k in kwargs)
+        name = unique_name(current, "talisman" if app.name == "app" else f"{app.name}_talisman")
+        if app.factory is None:
+            statement = cst.parse_statement(f"{name} = Talisman(\n    {app.name},\n{args})\n")
+            builder.edit_python(path, lambda m: insert_in_scope(insert_after_imports(m, head), app.name, None,
+                                                                [statement]))
+        else:
+            head.append(cst.parse_statement(f"{name} = Talisman()\n"))
+            statement = cst.parse_statement(f"{name}.init_app(\n    {app.name},\n{args})\n")
+            builder.edit_python(path, lambda m: insert_in_scope(insert_after_imports(m, head), app.name,
+                                                                app.factory.name.value, [statement],
+                                                                after=(r"\.config\b",)))
+        builder.edit_python(path, lambda m: add_imports(m, ("os", None), ("flask_talisman", "Talisman")))
+        plan.patch_templates(builder, project)
+        _ensure_env_switch(builder)
+        builder.dependency("flask-talisman")
+        plan.notes(builder)
+        return builder.build()
+
+    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    return Fix("Add Flask-Talisman with a CSP computed from the templates", safety, compute, reason)
+
+
+def _hook_source(app_name: str, names: dict[str, str], csp_name: str, https_name: str, headers: list[str],
+                 nonce: bool, with_hsts: bool) -> str:
+    """The after_request alternative: a nonce per request, the headers, HTTPS in production."""
+    out = []
+    lines = []
+    for header in headers:
+        value = {"content-security-policy": f"{csp_name}.format(nonce=g.get(\"csp_nonce\", \"\"))" if nonce else csp_name,
+                 "x-frame-options": '"DENY"', "x-content-type-options": '"nosniff"',
+                 "referrer-policy": f'"{REFERRER}"'}[header]
+        lines.append(f'    response.headers.setdefault("{REQUIRED[header]}", {value})\n')
+    if with_hsts:
+        lines.append(f"    if {https_name} and request.is_secure:\n"
+                     f'        response.headers.setdefault("Strict-Transport-Security", "{HSTS}")\n')
+    before = [f"@{app_name}.before_request\ndef {names['before']}():\n"]
+    if nonce:
+        before.append('    g.csp_nonce = secrets.token_urlsafe(16)\n')
+    if with_hsts:
+        before.append(f"    if {https_name} and not request.is_secure and not {app_name}.debug:\n"
+                      '        return redirect(request.url.replace("http://", "https://", 1), code=301)\n')
+    if len(before) > 1:
+        out.append("".join(before))
+    if nonce:
+        out.append(f'{app_name}.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")\n')
+    out.append(f"@{app_name}.after_request\ndef {names['after']}(response):\n" + "".join(lines) + "    return response\n")
+    return "\n\n".join(out)
+
+
+def insert_before_return(module: cst.Module, factory: str, statements: list) -> cst.Module:
+    """Put statements at the end of the factory, before its final ``return``."""
+    done = []
+
+    class T(cst.CSTTransformer):
+        def leave_FunctionDef(self, original, updated):
+            if done or original.name.value != factory or not isinstance(updated.body, cst.IndentedBlock):
+                return updated
+            body = list(updated.body.body)
+            at = len(body)
+            if body and isinstance(body[-1], cst.SimpleStatementLine) and isinstance(body[-1].body[0], cst.Return):
+                at -= 1
+                body[-1] = body[-1].with_changes(leading_lines=[cst.EmptyLine(indent=False)])
+            done.append(True)
+            return updated.with_changes(body=updated.body.with_changes(body=body[:at] + statements + body[at:]))
+
+    out = module.visit(T())
+    if not done:
+        raise FixError(f"could not find the factory {factory}()")
+    return out
+
+
+def after_request_fix(project, app: AppObject) -> Fix:
+    plan = _Plan(project)
+
+    def compute():
+        builder = ChangeBuilder(project)
+        path = app.file.path
+        current = cst.parse_module(builder.current(path))
+        prefix = "" if app.name == "app" else app.name.upper() + "_"
+        csp_name = unique_name(current, f"{prefix}CSP")
+        https_name = "FORCE_HTTPS" if "FORCE_HTTPS" in current.code else unique_name(current, "FORCE_HTTPS")
+        names = {"before": unique_name(current, f"{prefix.lower()}https_and_csp_nonce"),
+                 "after": unique_name(current, f"{prefix.lower()}set_security_headers")}
+        nonce = bool(plan.nonce_in)
+        head = []
+        if https_name not in current.code:
+            head.append(cst.parse_statement(
+                f'{https_name} = os.environ.get("{HTTPS_ENV}", "0") == "1"  # production: HTTPS redirect and HSTS\n'))
+        policy = plan.policy if nonce else plan.policy
+        csp_text = _policy_string(policy, plan.nonce_in) if nonce else _policy_string(policy, []).replace("{nonce}", "")
+        head.append(cst.parse_statement(f"{csp_name} = {csp_text}\n"))
+        code = _hook_source(app.name, names, csp_name, https_name, list(REQUIRED), nonce, True)
+        factory = app.factory.name.value if app.factory is not None else None
+        blank = [cst.EmptyLine(indent=False)] * (1 if factory else 2)
+        statements = [st.with_changes(leading_lines=blank) for st in cst.parse_module(code).body]
+        if factory:
+            builder.edit_python(path, lambda m: insert_before_return(insert_after_imports(m, head), factory, statements))
+        else:
+            builder.edit_python(path, lambda m: insert_in_scope(insert_after_imports(m, head), app.name, None,
+                                                                statements, after=(r"\.config\b",)))
+        imports = [("os", None), ("flask", "request"), ("flask", "redirect")]
+        if nonce:
+            imports += [("secrets", None), ("flask", "g")]
+        builder.edit_python(path, lambda m: add_imports(m, *imports))
+        plan.patch_templates(builder, project)
+        _ensure_env_switch(builder)
+        plan.notes(builder)
+        return builder.build()
+
+    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    return Fix("Set the security headers in an after_request hook (no new dependency)", safety, compute, reason)
+
+
+def extend_hook_fix(project, app: AppObject, hook: cst.FunctionDef, file, missing: list[str]) -> Fix:
+    """Partial header sets: add what is missing to the app's own hook."""
+    plan = _Plan(project)
+    params = hook.params.params
+    if not params:
+        return None
+    response = params[0].name.value
+
+    def compute():
+        builder = ChangeBuilder(project)
+        nonce = "content-security-policy" in missing and bool(plan.nonce_in)
+        lines = []
+        for header in missing:
+            if header == "content-security-policy":
+                value = '"' + "; ".join(
+                    f"{d} {' '.join(list(v) + (['{nonce}'] if nonce and d in plan.nonce_in else []))}"
+                    for d, v in plan.policy.items()).replace("{nonce}", "'nonce-{nonce}'") + '"'
+                if nonce:
+                    value = f'{value}.format(nonce=g.get("csp_nonce", ""))'
+            else:
+                value = {"x-frame-options": '"DENY"', "x-content-type-options": '"nosniff"',
+                         "referrer-policy": f'"{REFERRER}"'}[header]
+            lines.append(cst.parse_statement(f'{response}.headers.setdefault("{REQUIRED[header]}", {value})\n'))
+
+        def transform(module: cst.Module) -> cst.Module:
+            done = []
+
+            class T(cst.CSTTransformer):
+                def leave_FunctionDef(self, original, updated):
+                    if original is not hook or not isinstance(updated.body, cst.IndentedBlock):
+                        return updated
+                    body = list(updated.body.body)
+                    at = len(body)
+                    if body and isinstance(body[-1], cst.SimpleStatementLine) and isinstance(body[-1].body[0], cst.Return):
+                        at = len(body) - 1
+                    done.append(True)
+                    return updated.with_changes(body=updated.body.with_changes(body=body[:at] + lines + body[at:]))
+
+            out = module.visit(T())
+            if not done:
+                raise FixError("could not find the after_request hook")
+            return out
+
+        builder.edit_python(file.path, transform, file=file)
+        if nonce:
+            scope_app = app.name
+            extra = list(cst.parse_module(
+                f"@{scope_app}.before_request\ndef _csp_nonce():\n    g.csp_nonce = secrets.token_urlsafe(16)\n\n\n"
+                f'{scope_app}.jinja_env.globals["csp_nonce"] = lambda: g.get("csp_nonce", "")\n').body)
+            factory = app.factory.name.value if app.factory is not None else None
+            builder.edit_python(app.file.path, lambda m: insert_in_scope(m, app.name, factory, extra))
+            builder.edit_python(app.file.path, lambda m: add_imports(m, ("secrets", None), ("flask", "g")))
+            plan.patch_templates(builder, project)
+        builder.edit_python(file.path, lambda m: add_imports(m, ("flask", "g")) if nonce else m)
+        plan.notes(builder)
+        return builder.build()
+
+    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    return Fix(f"Add {', '.join(REQUIRED[h] for h in missing)} to `{hook.name.value}`", safety, compute, reason)
+
+
+@register
+class SecurityHeadersMissing(Rule):
+    """Responses go out without the browser's security headers.
+
+    ## What it does
+    Finds Flask apps without Flask-Talisman and without an `after_request`
+    hook that sets `Content-Security-Policy`, `X-Frame-Options` (or CSP
+    `frame-ancestors`), `X-Content-Type-Options` and `Referrer-Policy`. A hook
+    that sets only some of them is reported for what is missing.
+
+    ## Why is this bad?
+    Without a Content-Security-Policy an injected `<script>` runs with the
+    user's session; without `X-Frame-Options` another site can frame the app
+    and trick users into clicking (clickjacking); without `nosniff` browsers
+    may run uploaded files as scripts; without a Referrer-Policy URLs with
+    tokens leak to other sites. Without an HTTPS redirect and HSTS, the first
+    request can be intercepted.
+
+    ## Example
+    ```python
+    app = Flask(__name__)
+    ```
+
+    ## Use instead
+    ```python
+    FORCE_HTTPS = os.environ.get("FORCE_HTTPS", "0") == "1"
+    CSP = {"default-src": "'self'", "script-src": ["'self'", "https://cdn.jsdelivr.net"], ...}
+
+    app = Flask(__name__)
+    talisman = Talisman(app, content_security_policy=CSP,
+                        content_security_policy_nonce_in=["script-src"],
+                        force_https=FORCE_HTTPS, strict_transport_security=FORCE_HTTPS,
+                        frame_options="DENY")
+    ```
+    with `<script nonce="{{ csp_nonce() }}">` on inline scripts. The policy is
+    computed from what the templates really load: the hosts of `<script src>`,
+    stylesheets (and the fonts they load), images, frames and form actions.
+    With `headers-fix = "after_request"` in `[tool.hardener]` (or
+    `--headers-fix after_request`) the fix writes an `after_request` hook that
+    sets the same headers, without a new dependency.
+
+    ## Fix safety
+    Safe when every asset URL in the templates can be read: inline scripts and
+    styles get nonces, `style="..."` attributes stay allowed through
+    `style-src-attr`. Review when templates use inline event handlers
+    (`onclick=`) or asset URLs computed at run time, which the policy may
+    block. The HTTPS redirect and HSTS only apply with `FORCE_HTTPS=1` (set it
+    in production), so development over http://127.0.0.1 keeps working.
+
+    ## References
+    - https://github.com/wntrblm/flask-talisman
+    - https://developer.mozilla.org/en-US/docs/Web/HTTP/CSP
+    - https://owasp.org/www-project-secure-headers/
+    - CWE-693: Protection Mechanism Failure
+    """
+
+    code = "H211"
+    name = "security-headers-missing"
+    category = "headers"
+    severity = Severity.MEDIUM
+    confidence = Confidence.HIGH
+    cwe = 693
+
+    VALID = [
+        "from flask import Flask\nfrom flask_talisman import Talisman\napp = Flask(__name__)\nTalisman(app)\n",
+        "from flask import Flask\napp = Flask(__name__)\n\n@app.after_request\ndef headers(resp):\n"
+        "    resp.headers['Content-Security-Policy'] = \"default-src 'self'; frame-ancestors 'none'\"\n"
+        "    resp.headers['X-Content-Type-Options'] = 'nosniff'\n"
+        "    resp.headers['Referrer-Policy'] = 'no-referrer'\n    return resp\n",
+    ]
+    INVALID = [
+        Example(
+            {
+                "app.py": "from flask import Flask, render_template\n\napp = Flask(__name__)\n\n\n@app.route('/')\n"
+                          "def index():\n    return render_template('index.html')\n",
+                "templates/index.html": "<html>\n<head>\n  <script src=\"https://cdn.example.org/lib.js\"></script>\n"
+                                        "</head>\n<body>\n  <script>\n    start();\n  </script>\n</body>\n</html>\n",
+                "requirements.txt": "flask\n",
+            },
+            {
+                "app.py": "from flask import Flask, render_template\nimport os\nfrom flask_talisman import Talisman\n\n"
+                          "FORCE_HTTPS = os.environ.get(\"FORCE_HTTPS\", \"0\") == \"1\"  # production: HTTPS redirect and HSTS\n"
+                          "CSP = {\n    \"default-src\": \"'self'\",\n"
+                          "    \"script-src\": [\"'self'\", \"https://cdn.example.org\"],\n"
+                          "    \"style-src\": \"'self'\",\n    \"img-src\": \"'self'\",\n    \"font-src\": \"'self'\",\n"
+                          "    \"object-src\": \"'none'\",\n    \"base-uri\": \"'self'\",\n"
+                          "    \"frame-ancestors\": \"'none'\",\n    \"form-action\": \"'self'\",\n}\n\n"
+                          "app = Flask(__name__)\ntalisman = Talisman(\n    app,\n    content_security_policy=CSP,\n"
+                          "    content_security_policy_nonce_in=[\"script-src\"],\n    force_https=FORCE_HTTPS,\n"
+                          "    strict_transport_security=FORCE_HTTPS,\n    frame_options=\"DENY\",\n"
+                          "    referrer_policy=\"strict-origin-when-cross-origin\",\n"
+                          "    session_cookie_samesite=app.config.get(\"SESSION_COOKIE_SAMESITE\") or \"Lax\",\n)\n\n\n"
+                          "@app.route('/')\ndef index():\n    return render_template('index.html')\n",
+                "templates/index.html": "<html>\n<head>\n  <script src=\"https://cdn.example.org/lib.js\"></script>\n"
+                                        "</head>\n<body>\n  <script nonce=\"{{ csp_nonce() }}\">\n    start();\n  </script>\n"
+                                        "</body>\n</html>\n",
+                "requirements.txt": "flask\nflask-talisman>=1.1\n",
+                ".env.example": "FORCE_HTTPS=1\n",
+            },
+        ),
+        # a hook that sets some of the headers: the rest is added there
+        Example(
+            "from flask import Flask\napp = Flask(__name__)\n\n@app.after_request\ndef headers(resp):\n"
+            "    resp.headers['X-Frame-Options'] = 'DENY'\n    return resp\n",
+            "from flask import Flask\napp = Flask(__name__)\n\n@app.after_request\ndef headers(resp):\n"
+            "    resp.headers['X-Frame-Options'] = 'DENY'\n"
+            "    resp.headers.setdefault(\"Content-Security-Policy\", \"default-src 'self'; script-src 'self'; "
+            "style-src 'self'; img-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+            "frame-ancestors 'none'; form-action 'self'\")\n"
+            "    resp.headers.setdefault(\"X-Content-Type-Options\", \"nosniff\")\n"
+            "    resp.headers.setdefault(\"Referrer-Policy\", \"strict-origin-when-cross-origin\")\n    return resp\n",
+        ),
+    ]
+
+    def check_project(self, project):
+        mode = getattr(project.config, "headers_fix", "talisman") if project.config is not None else "talisman"
+        for app in production_apps(project):
+            if app_uses_extension(project, app, TALISMAN_CLASSES):
+                continue
+            hooks = after_request_hooks(project, app)
+            names = headers_set(hooks)
+            missing = missing_headers(names)
+            if not missing:
+                continue
+            present = [REQUIRED[h] for h in REQUIRED if h in names]
+            if present and hooks:
+                hook = next(h for h in hooks if headers_set([h]))
+                file = self._file_of(project, hook)
+                fix = extend_hook_fix(project, app, hook, file, missing) if file is not None else None
+                yield self.finding(
+                    app.file, app.statement,
+                    f"`{hook.name.value}` sets {', '.join(present)} but not "
+                    f"{', '.join(REQUIRED[h] for h in missing)}", fix,
+                )
+                continue
+            fix = after_request_fix(project, app) if mode == "after_request" else talisman_fix(project, app)
+            yield self.finding(
+                app.file, app.statement,
+                f"Flask app `{app.name}` sends no Content-Security-Policy, X-Frame-Options, X-Content-Type-Options "
+                "or Referrer-Policy header, and does not force HTTPS",
+                fix,
+            )
+
+    @staticmethod
+    def _file_of(project, node):
+        for facts in project.facts.values():
+            try:
+                facts.file.position(node)
+            except KeyError:
+                continue
+            return facts.file
+        return None
