@@ -17,5 +17,6 @@ RULE_MODULES = [
     "error_details",
     "csrf",
     "security_headers",
+    "cookies",
     "unused_suppression",
 ]

@@ -12,7 +12,7 @@ from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, string_value
 from hardener.rules import Example, Rule, register
 
-from ._flaskapi import calls_in
+from ._flaskapi import all_views, calls_in
 from ._webapp import (
     TALISMAN_CLASSES, add_nonces, app_scope, app_uses_extension, collect_assets, csp_policy, inline_blocks,
     insert_in_scope, production_apps, unique_name,
@@ -209,7 +209,7 @@ def talisman_fix(project, app: AppObject) -> Fix:
         if app.factory is None:
             statement = cst.parse_statement(f"{name} = Talisman(\n    {app.name},\n{args})\n")
             builder.edit_python(path, lambda m: insert_in_scope(insert_after_imports(m, head), app.name, None,
-                                                                [statement]))
+                                                                [statement], after=(r"\.config\b",)))
         else:
             head.append(cst.parse_statement(f"{name} = Talisman()\n"))
             statement = cst.parse_statement(f"{name}.init_app(\n    {app.name},\n{args})\n")
@@ -482,20 +482,25 @@ class SecurityHeadersMissing(Rule):
         # a hook that sets some of the headers: the rest is added there
         Example(
             "from flask import Flask\napp = Flask(__name__)\n\n@app.after_request\ndef headers(resp):\n"
-            "    resp.headers['X-Frame-Options'] = 'DENY'\n    return resp\n",
+            "    resp.headers['X-Frame-Options'] = 'DENY'\n    return resp\n"
+            "\n@app.route('/')\ndef index():\n    return 'hi'\n",
             "from flask import Flask\napp = Flask(__name__)\n\n@app.after_request\ndef headers(resp):\n"
             "    resp.headers['X-Frame-Options'] = 'DENY'\n"
             "    resp.headers.setdefault(\"Content-Security-Policy\", \"default-src 'self'; script-src 'self'; "
             "style-src 'self'; img-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
             "frame-ancestors 'none'; form-action 'self'\")\n"
             "    resp.headers.setdefault(\"X-Content-Type-Options\", \"nosniff\")\n"
-            "    resp.headers.setdefault(\"Referrer-Policy\", \"strict-origin-when-cross-origin\")\n    return resp\n",
+            "    resp.headers.setdefault(\"Referrer-Policy\", \"strict-origin-when-cross-origin\")\n    return resp\n"
+            "\n@app.route('/')\ndef index():\n    return 'hi'\n",
         ),
     ]
 
     def check_project(self, project):
         mode = getattr(project.config, "headers_fix", "talisman") if project.config is not None else "talisman"
-        for app in production_apps(project):
+        apps = production_apps(project)
+        if not apps or (not project.templates and not any(True for _ in all_views(project))):
+            return  # nothing served that we can see (no routes, no templates)
+        for app in apps:
             if app_uses_extension(project, app, TALISMAN_CLASSES):
                 continue
             hooks = after_request_hooks(project, app)
