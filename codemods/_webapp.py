@@ -127,7 +127,7 @@ def add_form_tokens(text: str, newline: str) -> str:
 
 def add_csrf_meta(text: str, newline: str) -> str:
     """The token as a meta tag in ``<head>`` (for JavaScript that posts)."""
-    if 'name="csrf-token"' in text:
+    if re.search(r"""<meta\b[^>]*name\s*=\s*["']csrf-token""", text, re.I):
         return text
     m = HEAD_TAG.search(text)
     if m is None:
@@ -265,10 +265,12 @@ def patch_js_posts(text: str) -> JsPosts:
             continue
         headers = re.search(r"\bheaders\s*:\s*", body)
         if headers is None:
-            edits.append((brace + 1, f' headers: {{ "X-CSRFToken": {HEADER_EXPR} }},'))
+            space = "" if body[:1].isspace() else " "
+            edits.append((brace + 1, f' headers: {{ "X-CSRFToken": {HEADER_EXPR} }},{space}'))
         elif body[headers.end():headers.end() + 1] == "{":
             at = brace + 1 + headers.end() + 1
-            edits.append((at, f' "X-CSRFToken": {HEADER_EXPR},'))
+            space = "" if body[headers.end() + 1:headers.end() + 2].isspace() else " "
+            edits.append((at, f' "X-CSRFToken": {HEADER_EXPR},{space}'))
         else:
             result.unclear.append("fetch(...) with headers built elsewhere")
             continue
@@ -542,7 +544,7 @@ def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, stat
             elif index is not None:
                 if isinstance(stmt, cst.If) and "__main__" in module.code_for_node(stmt.test):
                     break  # nothing after the script entry point
-                if not isinstance(stmt, cst.SimpleStatementLine):
+                if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
                     continue
                 code = module.code_for_node(stmt)
                 if _mentions(stmt, module, app_name, after) or re.search(

@@ -1,0 +1,415 @@
+"""The H2xx rules (CSRF, security headers, cookie flags) on the shapes real
+projects have: two apps in one module, an app built in a function, a config
+class named by a dotted string, settings in a separate config.py, apps that
+already use Talisman or CSRFProtect, forms rendered with Flask-WTF macros,
+token-authenticated JSON views, JavaScript that posts. Where behaviour
+matters, the patched project is run with Flask's test client in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+from hardener.apply import apply_fixes, commit
+from hardener.config import Config
+from hardener.models import Safety
+from hardener.scanner import scan
+
+from conftest import write_tree
+
+H2 = ["H201", "H202", "H203", "H211", "H221", "H222"]
+
+
+def findings(root, *codes, **config):
+    result = scan(root, Config(select=list(codes) or H2, cache=False, **config))
+    assert result.errors == [], result.errors
+    return [f for f in result.findings if f.code.startswith("H2")]
+
+
+def apply(root, *codes, unsafe=False, **config):
+    """Apply the fixes and write them to disk; return the project's files as text."""
+    cfg = Config(select=list(codes) or H2, cache=False, **config)
+    report, ws, after = apply_fixes(root, cfg, unsafe=unsafe)
+    assert not report.failed, report.failed
+    commit(ws)
+    again = [f for f in scan(root, cfg).findings if f.code.startswith("H2") and f.fix is not None
+             and (unsafe or f.fix.safety is Safety.SAFE)]
+    assert again == [], [(f.code, f.message) for f in again]  # a second run proposes nothing
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*")
+            if p.is_file() and ".hardener" not in p.parts and "__pycache__" not in p.parts}
+
+
+def run(root, script: str, **env) -> dict:
+    full = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", **env)
+    full.pop("FORCE_HTTPS", None) if "FORCE_HTTPS" not in env else None
+    proc = subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, '.')\n" + textwrap.dedent(script)],
+                          cwd=root, env=full, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+FORM = "<form method=\"post\">\n  <input name=\"x\">\n</form>\n"
+
+
+# --------------------------------------------------------------------------- two apps in one module
+
+
+TWO_APPS = {
+    "site.py": textwrap.dedent("""\
+        import os
+        from flask import Flask, render_template, request, session
+
+        app = Flask(__name__)
+        app.secret_key = os.environ.get("SECRET_KEY", "dev")
+        admin = Flask("admin")
+        admin.secret_key = os.environ.get("ADMIN_SECRET_KEY", "dev-admin")
+
+
+        @app.route("/", methods=["GET", "POST"])
+        def index():
+            if request.method == "POST":
+                session["x"] = request.form["x"]
+                return "saved"
+            return render_template("form.html")
+
+
+        @admin.route("/ban", methods=["POST"])
+        def ban():
+            session["banned"] = request.form["who"]
+            return "banned"
+        """),
+    "templates/form.html": FORM,
+}
+
+
+def test_two_apps_in_one_module_each_get_protection(tmp_path):
+    root = write_tree(tmp_path / "p", TWO_APPS)
+    found = findings(root)
+    assert sorted((f.code, f.line) for f in found if f.code in ("H201", "H211")) == [
+        ("H201", 4), ("H201", 6), ("H211", 4), ("H211", 6)]
+    files = apply(root)
+    site = files["site.py"]
+    assert "csrf = CSRFProtect(app)" in site and "admin_csrf = CSRFProtect(admin)" in site
+    assert "talisman = Talisman(" in site and "admin_talisman = Talisman(" in site
+    assert site.count("from flask_wtf.csrf import CSRFProtect") == 1
+    out = run(root, """
+        import json, re, importlib.util
+        spec = importlib.util.spec_from_file_location("siteapp", "site.py")
+        m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)
+        c = m.app.test_client()
+        page = c.get("/")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+        print(json.dumps({
+            "app_no_token": c.post("/", data={"x": "1"}).status_code,
+            "app_token": c.post("/", data={"x": "1", "csrf_token": token}).get_data(as_text=True),
+            "admin_no_token": m.admin.test_client().post("/ban", data={"who": "x"}).status_code,
+            "csp": [page.headers.get("Content-Security-Policy") is not None,
+                    m.admin.test_client().get("/nothing").headers.get("X-Frame-Options")],
+        }))
+        """)
+    assert out == {"app_no_token": 400, "app_token": "saved", "admin_no_token": 400, "csp": [True, "DENY"]}
+
+
+# --------------------------------------------------------------------------- an app built in a function
+
+
+FACTORY = {
+    "myapp/__init__.py": textwrap.dedent("""\
+        import os
+
+        from flask import Flask, request, session
+
+
+        def create_app(test_config=None):
+            app = Flask(__name__)
+            app.config.from_mapping(SECRET_KEY=os.environ.get("SECRET_KEY", "dev"))
+            if test_config:
+                app.config.update(test_config)
+
+            @app.route("/login", methods=["POST"])
+            def login():
+                session["user"] = request.form["user"]
+                return "ok"
+
+            return app
+        """),
+}
+
+
+def test_app_in_a_function_gets_module_level_instances_and_init_app(tmp_path):
+    root = write_tree(tmp_path / "p", FACTORY)
+    files = apply(root, "H201", "H211")
+    code = files["myapp/__init__.py"]
+    assert "\ncsrf = CSRFProtect()\n" in code and "\ntalisman = Talisman()\n" in code
+    body = code.split("def create_app", 1)[1]
+    # init_app after the configuration, before the views and the return
+    assert body.index("app.config.update(test_config)") < body.index("csrf.init_app(app)") < body.index("@app.route")
+    assert body.index("talisman.init_app(") < body.index("return app")
+    out = run(root, """
+        import json
+        from myapp import create_app
+        app = create_app({"TESTING": True})
+        c = app.test_client()
+        r = c.post("/login", data={"user": "ann"})
+        print(json.dumps([r.status_code, sorted(k for k in r.headers.keys() if k.startswith(("Content-Security", "X-")))]))
+        """)
+    assert out == [400, ["Content-Security-Policy", "X-Content-Type-Options", "X-Frame-Options"]]
+
+
+# --------------------------------------------------------------------------- where the cookie settings go
+
+
+def test_cookie_settings_go_into_the_dotted_config_class_base_not_testing(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "web/__init__.py": "from flask import Flask, session\n\ndef create_app(cfg='web.settings.ProductionConfig'):\n"
+                           "    app = Flask(__name__)\n    app.config.from_object(cfg)\n    return app\n",
+        "web/settings.py": "class BaseConfig:\n    SECRET_KEY_FILE = '/run/key'\n\n"
+                           "class ProductionConfig(BaseConfig):\n    SESSION_COOKIE_SAMESITE = 'Strict'\n\n"
+                           "class TestingConfig(BaseConfig):\n    TESTING = True\n",
+    })
+    found = findings(root, "H221")
+    assert len(found) == 1 and "BaseConfig" in found[0].message
+    assert "SESSION_COOKIE_SAMESITE" not in found[0].message  # the stricter 'Strict' counts
+    files = apply(root, "H221")
+    settings = files["web/settings.py"]
+    base, rest = settings.split("class ProductionConfig", 1)
+    assert "SESSION_COOKIE_SECURE = True" in base and "PERMANENT_SESSION_LIFETIME = timedelta(hours=12)" in base
+    assert "SESSION_COOKIE_SAMESITE = 'Strict'" in rest and settings.count("SESSION_COOKIE_SAMESITE") == 1
+    assert "SESSION_COOKIE" not in rest.split("class TestingConfig", 1)[1]
+
+
+def test_cookie_settings_go_into_a_separate_config_module(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, session\napp = Flask(__name__)\napp.config.from_object('config')\n",
+        "config.py": "import os\nSECRET_KEY = os.environ.get('SECRET_KEY')\nSESSION_COOKIE_SECURE = False\n",
+    })
+    found = findings(root, "H221")
+    assert {f.path for f in found} == {"config.py"}
+    files = apply(root, "H221")
+    assert files["app.py"] == "from flask import Flask, session\napp = Flask(__name__)\napp.config.from_object('config')\n"
+    config = files["config.py"]
+    assert config.count("SESSION_COOKIE_SECURE") == 1 and "SESSION_COOKIE_SECURE = True" in config
+    assert 'SESSION_COOKIE_SAMESITE = "Lax"' in config
+
+
+def test_the_jwt_cookie_flags_stay_with_h533(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, session\napp = Flask(__name__)\n"
+                  "app.config['JWT_TOKEN_LOCATION'] = ['cookies']\n",
+    })
+    h221 = [f for f in findings(root, "H221")]
+    assert h221 and not any("JWT" in f.message for f in h221)
+
+
+# --------------------------------------------------------------------------- already protected
+
+
+def test_an_app_with_talisman_and_csrfprotect_has_no_findings(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app/__init__.py": "from flask import Flask\nfrom flask_talisman import Talisman\nfrom .ext import csrf\n\n"
+                           "talisman = Talisman()\n\ndef create_app():\n    app = Flask(__name__)\n"
+                           "    csrf.init_app(app)\n    talisman.init_app(app)\n"
+                           "    from .views import bp\n    app.register_blueprint(bp)\n    return app\n",
+        "app/ext.py": "from flask_wtf.csrf import CSRFProtect\ncsrf = CSRFProtect()\n",
+        "app/views.py": "from flask import Blueprint, request\nbp = Blueprint('v', __name__)\n\n"
+                        "@bp.route('/x', methods=['POST'])\ndef x():\n    return request.form['a']\n",
+        "app/templates/x.html": FORM,
+    })
+    assert [f for f in findings(root, "H201", "H211")] == []
+
+
+# --------------------------------------------------------------------------- Flask-WTF macros and templates
+
+
+def test_forms_rendered_with_flask_wtf_macros_are_left_alone(tmp_path):
+    templates = {
+        "templates/hidden_tag.html": "<form method=\"post\">\n  {{ form.hidden_tag() }}\n  {{ form.name() }}\n</form>\n",
+        "templates/csrf_field.html": "<form method=\"POST\">\n  {{ form.csrf_token }}\n</form>\n",
+        "templates/macro.html": "{% import 'bootstrap/wtf.html' as wtf %}\n{{ wtf.quick_form(form) }}\n",
+        "templates/render.html": "{% from 'bootstrap5/form.html' import render_form %}\n{{ render_form(form) }}\n",
+        "templates/plain.html": "<div>\n\t<form action=\"/x\" method=post>\r\n\t\t<input name=\"q\">\r\n\t</form>\n</div>\n",
+        "templates/inline.html": "<p><form method='post'><button>Go</button></form></p>\n",
+    }
+    root = write_tree(tmp_path / "p", {
+        "app.py": "import os\nfrom flask import Flask, request\napp = Flask(__name__)\napp.secret_key = os.environ['K']\n"
+                  "@app.route('/x', methods=['POST'])\ndef x():\n    return request.form['q']\n",
+        **templates,
+    })
+    files = apply(root, "H201")
+    for name in ("hidden_tag", "csrf_field", "macro", "render"):
+        assert files[f"templates/{name}.html"] == templates[f"templates/{name}.html"], name
+    # the template's own indentation (tabs) and line endings
+    assert (root / "templates/plain.html").read_bytes() == (
+        b"<div>\n\t<form action=\"/x\" method=post>\r\n\t\t<input type=\"hidden\" name=\"csrf_token\" "
+        b"value=\"{{ csrf_token() }}\">\r\n\t\t<input name=\"q\">\r\n\t</form>\n</div>\n")
+    assert files["templates/inline.html"] == (
+        "<p><form method='post'><input type=\"hidden\" name=\"csrf_token\" value=\"{{ csrf_token() }}\">"
+        "<button>Go</button></form></p>\n")
+
+
+# --------------------------------------------------------------------------- JSON APIs and JavaScript
+
+
+MIXED = {
+    "app.py": textwrap.dedent("""\
+        import os
+        from flask import Flask, jsonify, render_template, request, session
+
+        app = Flask(__name__)
+        app.secret_key = os.environ.get("SECRET_KEY", "dev")
+
+
+        @app.route("/", methods=["GET", "POST"])
+        def index():
+            if request.method == "POST":
+                session["n"] = request.form["n"]
+            return render_template("index.html")
+
+
+        @app.route("/api/items", methods=["POST"])
+        def create_item():
+            if request.headers.get("Authorization") != "Bearer good":
+                return jsonify(error="unauthorized"), 401
+            return jsonify(created=request.get_json()["name"]), 201
+        """),
+    "templates/index.html": "<html>\n<head>\n  <title>x</title>\n</head>\n<body>\n" + FORM +
+                            "<script>\n  fetch('/', {method: 'POST', body: new FormData()});\n</script>\n</body>\n</html>\n",
+}
+
+
+def test_token_api_views_are_exempt_and_javascript_sends_the_header(tmp_path):
+    root = write_tree(tmp_path / "p", MIXED)
+    [finding] = findings(root, "H201")
+    assert finding.fix.safety is Safety.SAFE
+    files = apply(root, "H201")
+    assert "@csrf.exempt\ndef create_item" in files["app.py"]
+    page = files["templates/index.html"]
+    assert '<meta name="csrf-token" content="{{ csrf_token() }}">' in page
+    assert "\"X-CSRFToken\": document.querySelector('meta[name=\"csrf-token\"]').content" in page
+    out = run(root, """
+        import json, re
+        from app import app
+        c = app.test_client()
+        page = c.get("/").get_data(as_text=True)
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
+        print(json.dumps({
+            "api": c.post("/api/items", json={"name": "a"}, headers={"Authorization": "Bearer good"}).status_code,
+            "api_bad": c.post("/api/items", json={"name": "a"}).status_code,
+            "form": c.post("/", data={"n": "1"}).status_code,
+            "js": c.post("/", data={"n": "1"}, headers={"X-CSRFToken": meta}).status_code,
+        }))
+        """)
+    assert out == {"api": 201, "api_bad": 401, "form": 400, "js": 200}
+
+
+def test_javascript_posting_in_ways_we_cannot_patch_makes_the_fix_review(tmp_path):
+    files = dict(MIXED)
+    files["templates/index.html"] = ("<html><head></head><body>\n" + FORM + "<script>\n  var x = new XMLHttpRequest();\n"
+                                     "  x.open('POST', '/');\n</script>\n</body></html>\n")
+    root = write_tree(tmp_path / "p", files)
+    [finding] = findings(root, "H201")
+    assert finding.fix.safety is Safety.REVIEW and "XMLHttpRequest" in finding.fix.reason
+    assert findings(root, "H201")  # not applied without --unsafe-fixes
+    report, _, _ = apply_fixes(root, Config(select=["H201"], cache=False))
+    assert report.applied == []
+
+
+def test_a_pure_json_api_gets_no_csrf_finding(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "api.py": "from flask import Flask, jsonify, request\napp = Flask(__name__)\n"
+                  "@app.post('/login')\ndef login():\n    data = request.get_json()\n    return jsonify(user=data['u'])\n",
+    })
+    assert findings(root, "H201") == []
+
+
+def test_a_session_view_exempt_from_csrf_is_reported_but_not_an_api_view(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, request, session\nfrom flask_login import login_required\n"
+                  "from flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\ncsrf = CSRFProtect(app)\n\n"
+                  "@app.route('/settings', methods=['POST'])\n@csrf.exempt\n@login_required\ndef settings():\n"
+                  "    return 'ok'\n\n@app.route('/hook', methods=['POST'])\n@csrf.exempt\ndef hook():\n"
+                  "    return {'sig': request.headers['Authorization']}\n",
+    })
+    found = findings(root, "H203")
+    assert [f.message.split("`")[1] for f in found] == ["settings"]
+
+
+# --------------------------------------------------------------------------- headers: CSP and the alternative
+
+
+def test_csp_lists_the_hosts_and_static_assets_the_templates_use(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, render_template\napp = Flask(__name__)\n"
+                  "@app.route('/')\ndef index():\n    return render_template('index.html')\n",
+        "templates/index.html": textwrap.dedent("""\
+            <head>
+              <link rel="stylesheet" href="https://fonts.googleapis.com/css2?family=Inter">
+              <link rel="stylesheet" href="{{ url_for('static', filename='site.css') }}">
+              <link rel="icon" href="https://static.example.net/favicon.ico">
+              <script src="//code.jquery.com/jquery.min.js"></script>
+            </head>
+            <body>
+              <img src="https://images.example.org/a.png">
+              <iframe src="https://www.youtube.com/embed/x"></iframe>
+              <form action="https://pay.example.com/checkout" method="post"></form>
+            </body>
+            """),
+        "static/site.css": "@font-face { font-family: X; src: url(https://fonts.example.com/x.woff2); }\n"
+                           "body { background: url('https://img.example.com/bg.png'); }\n",
+    })
+    files = apply(root, "H211")
+    code = files["app.py"]
+    expect = {
+        "script-src": ["https://code.jquery.com"],
+        "style-src": ["https://fonts.googleapis.com"],
+        "img-src": ["https://images.example.org", "https://img.example.com", "https://static.example.net", "data:"],
+        "font-src": ["https://fonts.example.com", "https://fonts.googleapis.com", "https://fonts.gstatic.com"],
+        "frame-src": ["https://www.youtube.com"],
+        "form-action": ["https://pay.example.com"],
+    }
+    for directive, hosts in expect.items():
+        line = next(line for line in code.splitlines() if line.strip().startswith(f'"{directive}"'))
+        for host in hosts:
+            assert host in line, (directive, host, line)
+    assert "unsafe-inline" not in code
+
+
+def test_after_request_alternative_sets_the_same_headers_without_a_dependency(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, render_template\napp = Flask(__name__)\n"
+                  "@app.route('/')\ndef index():\n    return render_template('index.html')\n",
+        "templates/index.html": "<html><head><style>p { color: red }</style></head>"
+                                "<body><script>console.log(1)</script></body></html>\n",
+        "requirements.txt": "flask\n",
+    })
+    files = apply(root, "H211", headers_fix="after_request")
+    assert "Talisman" not in files["app.py"] and files["requirements.txt"] == "flask\n"
+    assert "@app.after_request" in files["app.py"]
+    script = """
+        import json, re
+        from app import app
+        c = app.test_client()
+        r = c.get("/", base_url=sys.argv[1] if len(sys.argv) > 1 else "http://localhost")
+        html = r.get_data(as_text=True)
+        nonces = re.findall(r'nonce="([^"]+)"', html)
+        print(json.dumps({"status": r.status_code, "csp": r.headers.get("Content-Security-Policy"),
+                          "nonces": nonces, "xfo": r.headers.get("X-Frame-Options"),
+                          "nosniff": r.headers.get("X-Content-Type-Options"),
+                          "referrer": r.headers.get("Referrer-Policy"), "hsts": r.headers.get("Strict-Transport-Security"),
+                          "location": r.headers.get("Location")}))
+        """
+    dev = run(root, script)
+    assert dev["status"] == 200 and dev["xfo"] == "DENY" and dev["nosniff"] == "nosniff" and dev["referrer"]
+    assert len(dev["nonces"]) == 2 and len(set(dev["nonces"])) == 1
+    assert f"script-src 'self' 'nonce-{dev['nonces'][0]}'" in dev["csp"]
+    assert dev["hsts"] is None
+    prod = run(root, script, FORCE_HTTPS="1")
+    assert prod["status"] == 301 and prod["location"].startswith("https://")
+
+
+def test_an_app_without_routes_or_templates_is_not_reported(tmp_path):
+    root = write_tree(tmp_path / "p", {"app.py": "from flask import Flask\napp = Flask(__name__)\n"})
+    assert findings(root, "H211", "H201") == []
