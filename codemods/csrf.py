@@ -70,8 +70,9 @@ def _js_sources(project) -> dict[str, str]:
         for m in SCRIPT_TAG.finditer(text):
             src = attributes(m.group(1)).get("src") or ""
             static = STATIC_URL.search(src)
-            if static and static.group(1).endswith(".js") and not static.group(1).endswith(".min.js"):
-                js_path = f"{static_dir_for(path)}/{static.group(1)}"
+            name = static.group(1) if static else (src[len("/static/"):] if src.startswith("/static/") else None)
+            if name and name.endswith(".js") and not name.endswith(".min.js"):
+                js_path = f"{static_dir_for(path)}/{name}"
                 data = project.workspace.read(js_path)
                 if data is not None and js_posts(data.decode("utf-8", "replace")):
                     out[js_path] = data.decode("utf-8", "replace")
@@ -375,6 +376,14 @@ class CsrfProtectionMissing(Rule):
                 "pyproject.toml": "[project]\nname = \"shop\"\ndependencies = [\"flask\", \"flask-wtf>=1.2\"]\n",
             },
         ),
+        # CSRFProtect is on but a form lacks the token: the template gets it
+        Example(
+            {"app.py": "from flask import Flask\nfrom flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\n"
+                       "csrf = CSRFProtect(app)\n",
+             "templates/new.html": "<form method=\"post\">\r\n\t<button>Add</button>\r\n</form>\r\n"},
+            {"templates/new.html": "<form method=\"post\">\r\n\t<input type=\"hidden\" name=\"csrf_token\" "
+                                   "value=\"{{ csrf_token() }}\">\r\n\t<button>Add</button>\r\n</form>\r\n"},
+        ),
         # a hand-rolled token: reported, no second mechanism
         Example(
             "import secrets\nfrom flask import Flask, session, request, abort\napp = Flask(__name__)\n\n"
@@ -383,6 +392,32 @@ class CsrfProtectionMissing(Rule):
             None,
         ),
     ]
+
+    template_triggers = ("form", "FORM", "Form")
+
+    def check_template(self, template, project):
+        """With CSRFProtect on, a POST form without the token is refused: give it one."""
+        if is_test_path(template.path):
+            return
+        forms = [f for f in post_forms(template.text) if not f.has_token]
+        if not forms or not _all_apps_protected(project):
+            return
+        for form in forms:
+            yield self.template_finding(
+                template, form.start, form.end,
+                "POST form without a CSRF token: CSRFProtect refuses it with 400",
+                self._token_fix(project, template),
+            )
+
+    @staticmethod
+    def _token_fix(project, template) -> Fix:
+        def compute():
+            builder = ChangeBuilder(project)
+            text = builder.current(template.path).decode("utf-8", "surrogateescape").removeprefix("\ufeff")
+            builder.set(template.path, template.encode(add_form_tokens(text, template.newline)))
+            return builder.build()
+
+        return Fix("Add the CSRF token to the form", Safety.SAFE, compute)
 
     def check_project(self, project):
         hand_rolled = None
@@ -415,6 +450,15 @@ class CsrfProtectionMissing(Rule):
                 f"Flask app `{app.name}` has {what} and no CSRF protection",
                 build_csrf_fix(project, app, exempt),
             )
+
+
+def _all_apps_protected(project) -> bool:
+    cached = project.__dict__.get("_h201_all_protected")
+    if cached is None:
+        apps = production_apps(project)
+        cached = bool(apps) and all(app_uses_extension(project, a, CSRF_CLASSES) for a in apps)
+        project.__dict__["_h201_all_protected"] = cached
+    return cached
 
 
 def _in_test_class(setting) -> bool:

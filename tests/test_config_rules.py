@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -216,7 +217,8 @@ def test_an_app_with_talisman_and_csrfprotect_has_no_findings(tmp_path):
         "app/ext.py": "from flask_wtf.csrf import CSRFProtect\ncsrf = CSRFProtect()\n",
         "app/views.py": "from flask import Blueprint, request\nbp = Blueprint('v', __name__)\n\n"
                         "@bp.route('/x', methods=['POST'])\ndef x():\n    return request.form['a']\n",
-        "app/templates/x.html": FORM,
+        "app/templates/x.html": "<form method=\"post\">\n  <input type=\"hidden\" name=\"csrf_token\" "
+                                "value=\"{{ csrf_token() }}\">\n</form>\n",
     })
     assert [f for f in findings(root, "H201", "H211")] == []
 
@@ -413,3 +415,38 @@ def test_after_request_alternative_sets_the_same_headers_without_a_dependency(tm
 def test_an_app_without_routes_or_templates_is_not_reported(tmp_path):
     root = write_tree(tmp_path / "p", {"app.py": "from flask import Flask\napp = Flask(__name__)\n"})
     assert findings(root, "H211", "H201") == []
+
+
+# --------------------------------------------------------------------------- secret key, set_cookie
+
+
+def test_an_app_without_a_secret_key_gets_one_from_env(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, request, session\napp = Flask(__name__)\n\n"
+                  "@app.route('/', methods=['POST'])\ndef index():\n    session['n'] = request.form['n']\n    return 'ok'\n",
+    })
+    files = apply(root, "H201")
+    assert 'app.config["SECRET_KEY"] = os.environ["SECRET_KEY"]' in files["app.py"]
+    assert "load_dotenv()" in files["app.py"]
+    assert re.search(r"^SECRET_KEY=\w{32,}$", files[".env"], re.M)
+    env = dict(os.environ)
+    env.pop("SECRET_KEY", None)
+    out = run(root, """
+        import json, re
+        from app import app
+        c = app.test_client()
+        print(json.dumps([c.post("/", data={"n": "1"}).status_code, bool(app.secret_key)]))
+        """)
+    assert out == [400, True]
+
+
+def test_set_cookie_fix_is_review_when_javascript_reads_cookies(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/')\ndef i():\n"
+                  "    r = make_response('x')\n    r.set_cookie('theme', 'dark', samesite='Strict')\n    return r\n",
+        "templates/base.html": "<script>var theme = document.cookie;</script>\n",
+    })
+    [finding] = findings(root, "H222")
+    assert finding.fix.safety is Safety.REVIEW and "document.cookie" in finding.fix.reason
+    files = apply(root, "H222", unsafe=True)
+    assert "r.set_cookie('theme', 'dark', samesite='Strict', secure=True, httponly=True)" in files["app.py"]
