@@ -296,6 +296,9 @@ def js_posts(text: str) -> bool:
 
 # --------------------------------------------------------------------------- assets the pages load
 
+CONNECT_URL = re.compile(
+    r"""(?:fetch\s*\(|\.open\s*\(\s*["'][A-Za-z]+["']\s*,|new\s+(?:WebSocket|EventSource)\s*\(|axios\.\w+\s*\()"""
+    r"""\s*["'`]((?:https?|wss?)://[^"'`\s/]+)""")
 STATIC_URL = re.compile(r"""url_for\(\s*['"]static['"]\s*,\s*filename\s*=\s*['"]([^'"]+)['"]""")
 CSP_DIRECTIVES = ("script-src", "style-src", "img-src", "font-src", "connect-src", "frame-src", "media-src", "form-action")
 
@@ -402,6 +405,19 @@ def collect_assets(project, templates=None) -> Assets:
             assets.style_attributes = True
         if EVENT_HANDLER.search(JINJA_BLOCK.sub("", text)):
             assets.event_handlers.append(path)
+    # hosts that scripts call (fetch, XMLHttpRequest, WebSocket, EventSource): connect-src
+    scripts = [t.text for p, t in (templates or project.templates).items()]
+    for path in sorted(assets.static_files):
+        if path.endswith(".js") and not path.endswith(".min.js"):
+            data = project.workspace.read(path)
+            if data:
+                scripts.append(data.decode("utf-8", "replace"))
+    for text in scripts:
+        for m in CONNECT_URL.finditer(text):
+            origin = origin_of(m.group(1).replace("wss://", "https://").replace("ws://", "http://"))
+            if origin:
+                scheme = "wss://" if m.group(1).startswith("wss://") else "ws://" if m.group(1).startswith("ws://") else ""
+                assets.sources["connect-src"].add(scheme + origin.split("://", 1)[1] if scheme else origin)
     # what the static stylesheets load
     for path in sorted(assets.static_files):
         if not path.endswith(".css"):

@@ -74,6 +74,7 @@ class Target:
         self.node = node  # ClassDef, the anchor statement, the update Call, or None
         self.settings = settings  # key -> the setting in force there
         self.owner = owner
+        self.unresolved_loads = False  # the app also loads settings we cannot read
 
     def describe(self) -> str:
         return {"class": f"config class {self.owner}", "module": f"config module {self.file.path}",
@@ -136,7 +137,9 @@ def config_targets(project, app: AppObject) -> list[Target]:
     if items:
         last = max(items, key=lambda s: app.file.position(s.statement).start.line)
         return [Target("item", app.file, last.statement, app_settings, app.name)]
-    return [Target("new", app.file, None, app_settings, app.name)]
+    target = Target("new", app.file, None, app_settings, app.name)
+    target.unresolved_loads = bool(_app_loads(project, app))
+    return [target]
 
 
 def _enclosing_call(module: cst.Module, arg: cst.Arg) -> cst.Call | None:
@@ -227,7 +230,10 @@ def write_settings(module: cst.Module, target: Target, app: AppObject, values: d
 
         return module.visit(I())
     factory = app.factory.name.value if app.factory is not None else None
-    return insert_in_scope(module, app.name, factory, new, after=(r"\.config\b",))
+    # settings that come from somewhere we cannot read (environment, a file) must keep winning:
+    # then ours go right after the app is created, before those loads
+    after = () if target.unresolved_loads else (r"\.config\b",)
+    return insert_in_scope(module, app.name, factory, new, after=after)
 
 
 @register

@@ -450,3 +450,29 @@ def test_set_cookie_fix_is_review_when_javascript_reads_cookies(tmp_path):
     assert finding.fix.safety is Safety.REVIEW and "document.cookie" in finding.fix.reason
     files = apply(root, "H222", unsafe=True)
     assert "r.set_cookie('theme', 'dark', samesite='Strict', secure=True, httponly=True)" in files["app.py"]
+
+
+def test_settings_loaded_from_the_environment_keep_winning(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, session\napp = Flask(__name__)\napp.config.from_prefixed_env()\n"
+                  "app.config.from_envvar('APP_SETTINGS', silent=True)\n",
+    })
+    code = apply(root, "H221")["app.py"]
+    assert code.index('app.config["SESSION_COOKIE_SECURE"] = True') < code.index("from_prefixed_env")
+    out = run(root, """
+        import json
+        from app import app
+        print(json.dumps([app.config["SESSION_COOKIE_SAMESITE"], app.config["SESSION_COOKIE_SECURE"]]))
+        """, FLASK_SESSION_COOKIE_SAMESITE='"Strict"')
+    assert out == ["Strict", True]
+
+
+def test_csp_connect_src_lists_the_hosts_scripts_call(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'x'\n",
+        "templates/a.html": "<script src=\"{{ url_for('static', filename='a.js') }}\"></script>\n",
+        "static/a.js": "fetch('https://api.example.com/v1/items');\nnew WebSocket('wss://live.example.com/feed');\n",
+    })
+    code = apply(root, "H211")["app.py"]
+    line = next(line for line in code.splitlines() if line.strip().startswith('"connect-src"'))
+    assert "https://api.example.com" in line and "wss://live.example.com" in line
