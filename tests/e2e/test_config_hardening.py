@@ -195,17 +195,20 @@ def probe(root: Path, sample: str, base: str, **env_extra: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-SAMPLES = ["notes_app", "shop_factory"]
+# the default fix (Flask-Talisman) and the after_request alternative, on both samples
+CASES = [("notes_app", ()), ("shop_factory", ()),
+         ("notes_app", ("--headers-fix", "after_request")), ("shop_factory", ("--headers-fix", "after_request"))]
 
 
-@pytest.fixture(scope="module", params=SAMPLES)
+@pytest.fixture(scope="module", params=CASES, ids=lambda c: c[0] + ("-" + c[1][1] if c[1] else "-talisman"))
 def sample(request, hardened):
-    h = hardened(request.param)
+    name, flags = request.param
+    h = hardened(name, *flags)
     assert h.first.returncode in (0, 1), h.first.stderr
-    dev = probe(h.root, request.param, "http://127.0.0.1")
-    prod = probe(h.root, request.param, "https://localhost", FORCE_HTTPS="1")
-    before = probe(h.original, request.param, "http://127.0.0.1")
-    return request.param, h, before, dev, prod
+    dev = probe(h.root, name, "http://127.0.0.1")
+    prod = probe(h.root, name, "https://localhost", FORCE_HTTPS="1")
+    before = probe(h.original, name, "http://127.0.0.1")
+    return name, h, before, dev, prod
 
 
 # --------------------------------------------------------------------------- 1. posts without a token
@@ -429,4 +432,8 @@ def test_a_second_apply_all_changes_nothing(sample):
 def test_the_patch_added_the_dependencies(sample):
     name, h, *_ = sample
     deps = (h.root / ("requirements.txt" if name == "notes_app" else "pyproject.toml")).read_text()
-    assert "flask-wtf" in deps and "flask-talisman" in deps
+    assert "flask-wtf" in deps
+    talisman = "--headers-fix" not in h.first.args
+    assert ("flask-talisman" in deps) is talisman
+    code = (h.root / ("app.py" if name == "notes_app" else "shop/__init__.py")).read_text()
+    assert ("Talisman(" in code) is talisman and ("@app.after_request" in code) is not talisman
