@@ -417,8 +417,9 @@ class SecurityHeadersMissing(Rule):
     computed from what the templates really load: the hosts of `<script src>`,
     stylesheets (and the fonts they load), images, frames and form actions.
     With `headers-fix = "after_request"` in `[tool.hardener]` (or
-    `--headers-fix after_request`) the fix writes an `after_request` hook that
-    sets the same headers, without a new dependency.
+    `--headers-fix after_request`), or by choosing the other fix in the
+    review, the fix writes an `after_request` hook that sets the same headers,
+    without a new dependency.
 
     ## Fix safety
     Safe when every asset URL in the templates can be read: inline scripts and
@@ -519,7 +520,8 @@ class SecurityHeadersMissing(Rule):
                     f"{', '.join(REQUIRED[h] for h in missing)}", fix,
                 )
                 continue
-            fix = after_request_fix(project, app) if mode == "after_request" else talisman_fix(project, app)
+            talisman, hook = talisman_fix(project, app), after_request_fix(project, app)
+            fix, fix.alternative = (hook, talisman) if mode == "after_request" else (talisman, hook)
             yield self.finding(
                 app.file, app.statement,
                 f"Flask app `{app.name}` sends no Content-Security-Policy, X-Frame-Options, X-Content-Type-Options "

@@ -22,7 +22,7 @@ import libcst as cst
 
 from hardener.config import Config
 from hardener.fixkit import StaleFixError
-from hardener.models import ChangeSet, Finding, FixError, Safety
+from hardener.models import ChangeSet, Finding, Fix, FixError, Safety
 from hardener.scanner import ScanResult, Scanner
 from hardener.workspace import Workspace
 
@@ -108,7 +108,7 @@ def apply_fixes(
     config: Config | None = None,
     *,
     unsafe: bool = False,
-    accept: Callable[[Finding], bool] | None = None,
+    accept: Callable[[Finding], "bool | Fix"] | None = None,
     on_applied: Callable[[Applied], None] | None = None,
     max_rounds: int = 50,
     workspace: Workspace | None = None,
@@ -147,8 +147,19 @@ def apply_fixes(
             if touched & set(cs.paths):
                 continue  # recompute on the next round, on the new content
             attempted.add(finding_key(finding))
-            if accept is not None and not accept(finding):
-                continue
+            if accept is not None:
+                answer = accept(finding)
+                if not answer:
+                    continue
+                if isinstance(answer, Fix) and answer is not fix:  # the reviewer chose fix.alternative
+                    try:
+                        cs = answer.changeset()
+                    except FixError as exc:
+                        report.failed.append((finding, str(exc)))
+                        continue
+                    if touched & set(cs.paths):
+                        attempted.discard(finding_key(finding))
+                        continue
             try:
                 stage(ws, cs)
             except (FixError, StaleFileError) as exc:

@@ -33,8 +33,15 @@ def prompt_review(root, config, args) -> int:
         print(f"\n{finding.path}:{finding.line} {finding.code} {finding.message}")
         print(f"fix: {fix.title} [{fix.safety}]" + (f" - {fix.reason}" if fix.reason else ""))
         sys.stdout.write(fix.changeset().diff())
+        other = fix.alternative
+        keys = "[y]es [n]o " + (f"[o]ther fix ({other.title}) " if other is not None else "") + "[a]ll remaining [q]uit"
         while True:
-            answer = input("Apply this fix? [y]es [n]o [a]ll remaining [q]uit: ").strip().lower()
+            answer = input(f"Apply this fix? {keys}: ").strip().lower()
+            if answer in ("o", "other") and other is not None:
+                print(f"fix: {other.title} [{other.safety}]" + (f" - {other.reason}" if other.reason else ""))
+                sys.stdout.write(other.changeset().diff())
+                again = input("Apply this fix instead? [y]es [n]o: ").strip().lower()
+                return other if again in ("y", "yes") else False
             if answer in ("y", "yes"):
                 return True
             if answer in ("n", "no", ""):

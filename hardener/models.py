@@ -125,6 +125,9 @@ class Fix:
     safety: Safety
     compute: Callable[[], ChangeSet]
     reason: str = ""  # why it is ``review``
+    # another way to fix the same finding, offered by the review front ends (e.g. an
+    # after_request hook instead of Flask-Talisman); ``accept`` may answer with it
+    alternative: "Fix | None" = None
     _result: ChangeSet | None = field(default=None, repr=False)
     _error: str | None = field(default=None, repr=False)
 

@@ -476,3 +476,26 @@ def test_csp_connect_src_lists_the_hosts_scripts_call(tmp_path):
     code = apply(root, "H211")["app.py"]
     line = next(line for line in code.splitlines() if line.strip().startswith('"connect-src"'))
     assert "https://api.example.com" in line and "wss://live.example.com" in line
+
+
+def test_the_review_prompt_can_choose_the_after_request_alternative(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from hardener.interactive import prompt_review
+
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n@app.route('/')\ndef i():\n    return 'x'\n",
+        "requirements.txt": "flask\n",
+    })
+    [finding] = findings(root, "H211")
+    assert finding.fix.alternative is not None and "after_request" in finding.fix.alternative.title
+    answers, prompts = iter(["o", "y"]), []
+    monkeypatch.setattr("builtins.input", lambda prompt="": prompts.append(prompt) or next(answers))
+    code = prompt_review(root, Config(select=["H211"], cache=False), SimpleNamespace(exit_zero=True))
+    assert code == 0
+    assert "[o]ther fix (Set the security headers in an after_request hook" in prompts[0]
+    assert "@app.after_request" in capsys.readouterr().out  # the alternative's diff was shown
+    app = (root / "app.py").read_text()
+    assert "@app.after_request" in app and "Talisman" not in app
+    assert (root / "requirements.txt").read_text() == "flask\n"
+    assert findings(root, "H211") == []
