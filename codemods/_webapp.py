@@ -520,24 +520,57 @@ def production_apps(project) -> list[AppObject]:
 
 # --------------------------------------------------------------------------- where new code goes
 
+def bound_names(module: cst.Module) -> set[str]:
+    """Names the module binds anywhere: assignments, defs, parameters, imports."""
+    out: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def _target(self, node) -> None:
+            if isinstance(node, cst.Name):
+                out.add(node.value)
+            elif isinstance(node, (cst.Tuple, cst.List)):
+                for element in node.elements:
+                    self._target(element.value)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                self._target(target.target)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._target(node.target)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            self._target(node.target)
+
+        def visit_For(self, node: cst.For) -> None:
+            self._target(node.target)
+
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            out.add(node.name.value)
+
+        def visit_ClassDef(self, node: cst.ClassDef) -> None:
+            out.add(node.name.value)
+
+        def visit_Param(self, node: cst.Param) -> None:
+            out.add(node.name.value)
+
+        def visit_ImportAlias(self, node: cst.ImportAlias) -> None:
+            if node.asname is not None and isinstance(node.asname.name, cst.Name):
+                out.add(node.asname.name.value)
+            else:
+                out.add((dotted_name(node.name) or "").split(".")[0])
+
+    module.visit(V())
+    return out
+
+
 def unique_name(module: cst.Module, wanted: str) -> str:
-    used = {n.value for n in _names(module)}
+    used = bound_names(module)
     name, i = wanted, 2
     while name in used:
         name = f"{wanted}{i}"
         i += 1
     return name
-
-
-def _names(module: cst.Module):
-    out = []
-
-    class V(cst.CSTVisitor):
-        def visit_Name(self, node: cst.Name) -> None:
-            out.append(node)
-
-    module.visit(V())
-    return out
 
 
 def _mentions(stmt: cst.CSTNode, module: cst.Module, app_name: str, words: tuple[str, ...]) -> bool:

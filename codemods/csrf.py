@@ -165,8 +165,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
         path = app.file.path
         current = cst.parse_module(builder.current(path))
         name = "csrf" if app.name == "app" else f"{app.name}_csrf"
-        if name in {n for n in re.findall(r"\b\w+\b", current.code)}:
-            name = unique_name(current, name)
+        name = unique_name(current, name)
         same_module = [v for v in exempt if v.file.path == path and app.factory is None]
         elsewhere = [v for v in exempt if v not in same_module]
 

@@ -15,7 +15,7 @@ from hardener.rules import Example, Rule, register
 from ._flaskapi import all_views, calls_in
 from ._webapp import (
     TALISMAN_CLASSES, add_nonces, app_scope, app_uses_extension, collect_assets, csp_policy, inline_blocks,
-    insert_in_scope, production_apps, unique_name,
+    bound_names, insert_in_scope, production_apps, unique_name,
 )
 
 # The production switch: HTTPS redirect and HSTS only when it is set, so that
@@ -192,9 +192,10 @@ def talisman_fix(project, app: AppObject) -> Fix:
         current = cst.parse_module(builder.current(path))
         prefix = "" if app.name == "app" else app.name.upper() + "_"
         csp_name = unique_name(current, f"{prefix}CSP")
-        https_name = "FORCE_HTTPS" if "FORCE_HTTPS" in current.code else unique_name(current, "FORCE_HTTPS")
+        bound = bound_names(current)
+        https_name = "FORCE_HTTPS"  # one switch per module: a second app reuses the first one's
         head = []
-        if https_name not in current.code:
+        if https_name not in bound:
             head.append(cst.parse_statement(
                 f'{https_name} = os.environ.get("{HTTPS_ENV}", "0") == "1"  # production: HTTPS redirect and HSTS\n'))
         head.append(cst.parse_statement(f"{csp_name} = {_policy_source(plan.policy)}\n"))
@@ -285,12 +286,13 @@ def after_request_fix(project, app: AppObject) -> Fix:
         current = cst.parse_module(builder.current(path))
         prefix = "" if app.name == "app" else app.name.upper() + "_"
         csp_name = unique_name(current, f"{prefix}CSP")
-        https_name = "FORCE_HTTPS" if "FORCE_HTTPS" in current.code else unique_name(current, "FORCE_HTTPS")
+        bound = bound_names(current)
+        https_name = "FORCE_HTTPS"  # one switch per module: a second app reuses the first one's
         names = {"before": unique_name(current, f"{prefix.lower()}https_and_csp_nonce"),
                  "after": unique_name(current, f"{prefix.lower()}set_security_headers")}
         nonce = bool(plan.nonce_in)
         head = []
-        if https_name not in current.code:
+        if https_name not in bound:
             head.append(cst.parse_statement(
                 f'{https_name} = os.environ.get("{HTTPS_ENV}", "0") == "1"  # production: HTTPS redirect and HSTS\n'))
         policy = plan.policy if nonce else plan.policy

@@ -499,3 +499,14 @@ def test_the_review_prompt_can_choose_the_after_request_alternative(tmp_path, mo
     assert "@app.after_request" in app and "Talisman" not in app
     assert (root / "requirements.txt").read_text() == "flask\n"
     assert findings(root, "H211") == []
+
+
+def test_new_names_avoid_what_the_module_binds_but_not_module_paths(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "import os\nfrom flask import Flask, request\nfrom flask_wtf.csrf import CSRFError\n\n"
+                  "app = Flask(__name__)\napp.secret_key = os.environ['K']\ntalisman = 'a name already taken'\n\n"
+                  "@app.route('/x', methods=['POST'])\ndef x():\n    return request.form['a']\n",
+    })
+    code = apply(root, "H201", "H211")["app.py"]
+    assert "\ncsrf = CSRFProtect(app)\n" in code  # `flask_wtf.csrf` binds no name `csrf`
+    assert "\ntalisman2 = Talisman(\n" in code and "talisman = 'a name already taken'" in code
