@@ -18,5 +18,6 @@ RULE_MODULES = [
     "csrf",
     "security_headers",
     "cookies",
+    "uploads",
     "unused_suppression",
 ]
