@@ -19,5 +19,6 @@ RULE_MODULES = [
     "security_headers",
     "cookies",
     "uploads",
+    "xss",
     "unused_suppression",
 ]

@@ -1,0 +1,817 @@
+"""XSS and server-side template injection: H311 render-template-string-injection,
+H312 markup-formatted-string, H313 template-safe-filter, H314
+jinja-autoescape-disabled, H315 html-built-in-view."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+import libcst as cst
+
+from hardener.fixkit import ChangeBuilder, add_imports
+from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.project import dotted_name, is_test_path, string_value
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import call_name, facts_or_imports, views_in
+from ._flow import (REQUEST_SOURCES, Formatted, enclosing, formatted, functions_in, names_in, parent_map,
+                    request_names, rewrite, string_literal, tainted_names)
+
+RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
+MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
+JINJA_ENV = {"jinja2.Environment", "jinja2.environment.Environment"}
+# names a template kwarg must not take: Jinja keywords and what Flask puts in every context
+RESERVED = {"true", "false", "none", "True", "False", "None", "not", "and", "or", "in", "is", "if", "else",
+            "loop", "self", "super", "varargs", "kwargs", "caller", "request", "session", "g", "config",
+            "url_for", "get_flashed_messages"}
+APP = "from flask import Flask\napp = Flask(__name__)\n"  # examples need an app to be a Flask project
+ESCAPING_REASON = ("values that do not come from the request are now HTML-escaped too; one that holds HTML on "
+                   "purpose must be wrapped in Markup() by its producer")
+
+
+def _scope_info(project, file):
+    """(facts, request names, {function: Tainted}) for a module, cached per scan."""
+    cache = project.__dict__.setdefault("_xss_scope_cache", {})
+    key = file.path
+    if key not in cache or cache[key][0] is not file:
+        facts = facts_or_imports(project, file)
+        req = request_names(facts)
+        views = {id(v.func) for v in views_in(project, file)}
+        taint = {}
+        for func in functions_in(file.module):
+            t = tainted_names(func, req, REQUEST_SOURCES)
+            if id(func) in views:
+                t.params = {p.name.value for p in func.params.params}
+            taint[id(func)] = t
+        cache[key] = (file, facts, req, taint, parent_map(file.module), views)
+    return cache[key][1:]
+
+
+def _assignment_of(func: cst.FunctionDef, name: str) -> tuple[cst.Assign, cst.SimpleStatementLine] | None:
+    """The only assignment to ``name`` in ``func``, when ``name`` is read exactly once."""
+    assigns = []
+    reads = 0
+
+    class V(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node):
+            for small in node.body:
+                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+                        assigns.append((small, node))
+
+        def visit_Name(self, node):
+            nonlocal reads
+            if node.value == name:
+                reads += 1
+
+    func.body.visit(V())
+    if len(assigns) != 1 or not isinstance(assigns[0][0], cst.Assign) or len(assigns[0][0].targets) != 1:
+        return None
+    if reads != 2:  # the target itself and the one read
+        return None
+    return assigns[0]
+
+
+def _formatted_arg(func, arg: cst.BaseExpression):
+    """(Formatted, assignment statement or None) for a formatted string given
+    directly or through a local variable assigned once and read once."""
+    direct = formatted(arg)
+    if direct is not None:
+        return direct, None
+    if isinstance(arg, cst.Name) and func is not None:
+        found = _assignment_of(func, arg.value)
+        if found is not None:
+            value = formatted(found[0].value)
+            if value is not None:
+                return value, found[1]
+    return None, None
+
+
+def _literal_values(fmt: Formatted) -> bool:
+    return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float)) for v in fmt.values)
+
+
+# --------------------------------------------------------------------------- H311
+
+
+def _jinja_template(fmt: Formatted, existing: set[str]) -> tuple[cst.SimpleString, list[tuple[str, cst.BaseExpression]]] | None:
+    """A constant Jinja template with ``{{ name }}`` placeholders and the
+    keyword arguments that feed them; None when a value cannot be expressed."""
+    kwargs: dict[str, cst.BaseExpression] = {}
+    codes: dict[str, str] = {}
+    module = cst.Module(body=[])
+    out: list[str] = []
+    raw_parts = None
+    if fmt.kind == "fstring":
+        raw_parts = [p for p in fmt.node.parts]
+    pieces = fmt.pieces
+    for i, piece in enumerate(pieces):
+        if piece.expr is None:
+            continue
+        if piece.conversion not in (None, "s") or piece.spec:
+            return None
+        before = pieces[i - 1].text if i > 0 and pieces[i - 1].text is not None else ""
+        after = pieces[i + 1].text if i + 1 < len(pieces) and pieces[i + 1].text is not None else ""
+        if before.endswith("{") or after.startswith("}"):
+            return None
+    for piece in pieces:
+        if piece.expr is None:
+            out.append(piece.text)
+            continue
+        expr = piece.expr
+        code = module.code_for_node(expr)
+        dotted = dotted_name(expr)
+        if dotted is not None:
+            head = dotted.split(".")[0]
+            head_expr = cst.Name(head)
+            var, shown = head, dotted
+            if var in RESERVED or keyword.iskeyword(var) or var.startswith("_"):
+                var = shown = None
+        else:
+            var = shown = None
+        if var is None:
+            base, n = "value", 1
+            var = base
+            while var in kwargs and codes[var] != code or var in existing:
+                n += 1
+                var = f"{base}{n}"
+            head_expr, shown = expr, var
+            head_code = code
+        else:
+            head_code = head
+            if var in existing or (var in kwargs and codes[var] != head_code):
+                return None
+        kwargs[var] = head_expr
+        codes[var] = head_code
+        out.append("{{ " + shown + " }}")
+    text = "".join(out)
+    if raw_parts is not None:
+        # keep the f-string's own spelling of the literal text (escapes, quotes)
+        raw = []
+        k = 0
+        placeholders = [o for o, p in zip(out, pieces) if p.expr is not None]
+        for part in raw_parts:
+            if isinstance(part, cst.FormattedStringText):
+                raw.append(part.value.replace("{{", "{").replace("}}", "}"))
+            else:
+                raw.append(placeholders[k])
+                k += 1
+        prefix = fmt.node.prefix.replace("f", "").replace("F", "")
+        literal = cst.SimpleString(f"{prefix}{fmt.node.start[len(fmt.node.prefix):]}{''.join(raw)}{fmt.node.end}")
+    else:
+        literal = string_literal(text, fmt.quote, fmt.prefix)
+    return literal, list(kwargs.items())
+
+
+def _add_kwargs(call: cst.Call, kwargs: list[tuple[str, cst.BaseExpression]], replaced_first=None) -> cst.Call:
+    args = list(call.args)
+    if replaced_first is not None:
+        args[0] = args[0].with_changes(value=replaced_first)
+    if not kwargs:
+        return call.with_changes(args=args)
+    last_comma = args[-1].comma if args else cst.MaybeSentinel.DEFAULT
+    sep = cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+    eq = cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace(""))
+    if len(args) > 1 and isinstance(args[0].comma, cst.Comma):
+        sep = args[0].comma  # one argument per line stays so
+    args = [a.with_changes(comma=sep) for a in args]
+    added = [cst.Arg(value, keyword=cst.Name(name), equal=eq, comma=sep) for name, value in kwargs]
+    added[-1] = added[-1].with_changes(comma=last_comma)
+    return call.with_changes(args=args + added)
+
+
+def _is_call_to(facts, call: cst.Call, qualified: set[str], bare: str) -> bool:
+    name = call_name(facts, call.func)
+    return name in qualified or name == bare
+
+
+@register
+class RenderTemplateStringInjection(Rule):
+    """Template source built from data passed to render_template_string.
+
+    ## What it does
+    Finds `render_template_string()` calls whose template is built by
+    formatting (f-string, `%`, `.format()`, `+`), in the call or in a local
+    variable, or comes from the request itself.
+
+    ## Why is this bad?
+    The string is compiled as a Jinja template. A value formatted into it
+    becomes template code: `?name={{7*7}}` renders `49`, and payloads like
+    `{{ cycler.__init__.__globals__.os.popen('id').read() }}` run commands on
+    the server (server-side template injection). The value is also not
+    HTML-escaped, so `<script>` gets through (XSS).
+
+    ## Example
+    ```python
+    name = request.args.get("name", "stranger")
+    return render_template_string(f"<h1>Hello {name}!</h1>")
+    ```
+
+    ## Use instead
+    ```python
+    name = request.args.get("name", "stranger")
+    return render_template_string("<h1>Hello {{ name }}!</h1>", name=name)
+    ```
+    The template is a constant; values are passed as context, where Jinja
+    treats them as data and escapes them.
+
+    ## Fix safety
+    Safe when every value comes from the request: the page reads the same
+    for ordinary input, while markup and template syntax in the input are
+    shown as text. Review when other values are formatted in: they are
+    escaped now too. Format specs and `!r` conversions are not rewritten.
+    A template taken from the request itself has no automatic fix.
+
+    ## References
+    - https://flask.palletsprojects.com/en/latest/api/#flask.render_template_string
+    - https://portswigger.net/web-security/server-side-template-injection
+    - CWE-1336: Improper Neutralization of Special Elements Used in a Template Engine
+    """
+
+    code = "H311"
+    name = "render-template-string-injection"
+    category = "ssti"
+    severity = Severity.CRITICAL
+    confidence = Confidence.HIGH
+    cwe = 1336
+    triggers = (b"render_template_string",)
+
+    VALID = [
+        "from flask import Flask, render_template_string, request\napp = Flask(__name__)\n@app.get('/h')\ndef h():\n"
+        "    return render_template_string('<h1>Hi {{ n }}</h1>', n=request.args.get('n'))\n",
+        # a constant built once
+        "from flask import Flask, render_template_string\napp = Flask(__name__)\nPAGE = '<p>{{ x }}</p>'\n"
+        "@app.get('/p')\ndef p():\n    return render_template_string(PAGE, x=1)\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask, render_template_string, request\napp = Flask(__name__)\n\n@app.get('/hello')\n"
+            "def hello():\n    name = request.args.get('name', 'stranger')\n"
+            "    return render_template_string(f\"<h1>Hello {name}!</h1>\")  # greet\n",
+            "from flask import Flask, render_template_string, request\napp = Flask(__name__)\n\n@app.get('/hello')\n"
+            "def hello():\n    name = request.args.get('name', 'stranger')\n"
+            "    return render_template_string(\"<h1>Hello {{ name }}!</h1>\", name=name)  # greet\n",
+        ),
+        # through a variable, with % formatting and an attribute
+        Example(
+            "import flask\napp = flask.Flask(__name__)\n@app.get('/u/<uid>')\ndef u(uid):\n"
+            "    user = load(uid)\n    page = '<b>%s</b> (%s)' % (user.name, uid)\n"
+            "    return flask.render_template_string(page, title='User')\n",
+            "import flask\napp = flask.Flask(__name__)\n@app.get('/u/<uid>')\ndef u(uid):\n"
+            "    user = load(uid)\n    page = '<b>{{ user.name }}</b> ({{ uid }})'\n"
+            "    return flask.render_template_string(page, title='User', user=user, uid=uid)\n",
+            unsafe=True,
+        ),
+        # the template itself comes from the request: no automatic fix
+        Example(
+            "from flask import Flask, render_template_string, request\napp = Flask(__name__)\n@app.post('/preview')\n"
+            "def preview():\n    return render_template_string(request.form['template'])\n",
+            None,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path):
+            return
+        facts, req, taint, parents, views = _scope_info(project, file)
+
+        class V(cst.CSTVisitor):
+            def __init__(self):
+                self.calls = []
+
+            def visit_Call(self, node):
+                if _is_call_to(facts, node, RENDER_STRING, "render_template_string") and node.args \
+                        and node.args[0].keyword is None:
+                    self.calls.append(node)
+
+        v = V()
+        file.module.visit(v)
+        for call in v.calls:
+            func = enclosing(call, parents, (cst.FunctionDef,))
+            t = taint.get(id(func)) if func is not None else None
+            arg = call.args[0].value
+            fmt, assignment = _formatted_arg(func, arg)
+            if fmt is not None and not _literal_values(fmt):
+                tainted = t is not None and all(t.expr(v_) for v_ in fmt.values)
+                yield self.finding(
+                    file, call,
+                    "render_template_string() compiles a template built by formatting: values become template code "
+                    "(`{{7*7}}` is evaluated) and are not HTML-escaped",
+                    self._fix(project, file, call, fmt, assignment, tainted),
+                )
+            elif t is not None and t.expr(arg):
+                yield self.finding(
+                    file, call,
+                    "render_template_string() compiles a template that comes from the request: anyone can run "
+                    "template code on the server; use a fixed template and pass the data as variables",
+                )
+
+    def _fix(self, project, file, call, fmt: Formatted, assignment, tainted: bool) -> Fix:
+        existing = {a.keyword.value for a in call.args if a.keyword is not None}
+        built = _jinja_template(fmt, existing)
+        if built is None:
+            return None
+        literal, kwargs = built
+
+        def compute():
+            if assignment is None:
+                new_call = _add_kwargs(call, kwargs, replaced_first=literal)
+                edit = lambda m: rewrite(m, replace={call: new_call})  # noqa: E731
+            else:
+                edit = lambda m: rewrite(m, replace={call: _add_kwargs(call, kwargs), fmt.node: literal})  # noqa: E731
+            builder = ChangeBuilder(project)
+            builder.edit_python(file.path, edit, file=file)
+            builder.note("The template is now constant; the values are passed as variables and HTML-escaped")
+            return builder.build()
+
+        title = "Use a constant template with {{ }} placeholders and keyword arguments"
+        if tainted:
+            return Fix(title, Safety.SAFE, compute)
+        return Fix(title, Safety.REVIEW, compute, reason=ESCAPING_REASON)
+
+
+# --------------------------------------------------------------------------- H312
+
+
+def _format_template(fmt: Formatted) -> tuple[cst.SimpleString, list[cst.BaseExpression]]:
+    text = []
+    for piece in fmt.pieces:
+        if piece.expr is None:
+            text.append(piece.text.replace("{", "{{").replace("}", "}}"))
+        else:
+            text.append("{" + (f"!{piece.conversion}" if piece.conversion else "")
+                        + (f":{piece.spec}" if piece.spec else "") + "}")
+    return string_literal("".join(text), fmt.quote, fmt.prefix), fmt.values
+
+
+@register
+class MarkupFormattedString(Rule):
+    """Markup() around a string built by formatting.
+
+    ## What it does
+    Finds `Markup(...)` (from markupsafe, or the old flask/jinja2 aliases)
+    applied to an f-string, a `%` or `.format()` result, or a `+`
+    concatenation with values, or to request data directly.
+
+    ## Why is this bad?
+    `Markup` tells Jinja "this is safe HTML, do not escape it". Formatting
+    values into the string first means they are never escaped: a value with
+    `<script>` becomes part of the page (XSS).
+
+    ## Example
+    ```python
+    return Markup(f"<b>{user.name}</b>")
+    ```
+
+    ## Use instead
+    ```python
+    return Markup("<b>{}</b>").format(user.name)
+    ```
+    `Markup.format` (and `Markup % values`) escape each value that is not
+    Markup itself, while the literal HTML stays as it is.
+
+    ## Fix safety
+    Safe when every value comes from the request. Review otherwise: a value
+    that holds HTML on purpose (a string, not Markup) is escaped after the
+    fix and must be wrapped in Markup where it is produced. Markup of
+    request data alone is reported without a fix (use `escape()`).
+
+    ## References
+    - https://markupsafe.palletsprojects.com/en/latest/formatting/
+    - CWE-79: Improper Neutralization of Input During Web Page Generation
+    """
+
+    code = "H312"
+    name = "markup-formatted-string"
+    category = "xss"
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = 79
+    triggers = (b"Markup",)
+
+    VALID = [
+        APP + "from markupsafe import Markup\ndef bold(x):\n    return Markup('<b>{}</b>').format(x)\n",
+        APP + "from markupsafe import Markup\nICON = Markup('<i class=\"icon\"></i>')\n",
+        APP + "from markupsafe import Markup, escape\ndef bold(x):\n    return Markup('<b>%s</b>') % x\n",
+    ]
+    INVALID = [
+        Example(
+            "from markupsafe import Markup\n\ndef badge(user):\n    # shown in the header\n"
+            "    return Markup(f\"<span class='badge'>{user.name}: {user.score:>4}</span>\")\n",
+            "from markupsafe import Markup\n\ndef badge(user):\n    # shown in the header\n"
+            "    return Markup(\"<span class='badge'>{}: {:>4}</span>\").format(user.name, user.score)\n",
+            unsafe=True,
+        ),
+        Example(
+            "import markupsafe\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.get('/q')\ndef q():\n"
+            "    term = request.args.get('q', '')\n    return markupsafe.Markup('<em>%s</em>' % term)\n",
+            "import markupsafe\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.get('/q')\ndef q():\n"
+            "    term = request.args.get('q', '')\n    return markupsafe.Markup('<em>%s</em>') % term\n",
+        ),
+        Example(
+            "from markupsafe import Markup\ndef link(url, text):\n    return Markup('<a href=\"{}\">{}</a>'.format(url, text))\n",
+            "from markupsafe import Markup\ndef link(url, text):\n    return Markup('<a href=\"{}\">{}</a>').format(url, text)\n",
+            unsafe=True,
+        ),
+        Example(
+            "from flask import Flask, request\nfrom markupsafe import Markup\napp = Flask(__name__)\n@app.get('/n')\n"
+            "def n():\n    return Markup(request.args['note'])\n",
+            None,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path):
+            return
+        facts, req, taint, parents, views = _scope_info(project, file)
+        calls = []
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, node):
+                if _is_call_to(facts, node, MARKUP, "Markup") and len(node.args) == 1 and node.args[0].keyword is None:
+                    calls.append(node)
+
+        file.module.visit(V())
+        for call in calls:
+            func = enclosing(call, parents, (cst.FunctionDef,))
+            t = taint.get(id(func)) if func is not None else None
+            arg = call.args[0].value
+            fmt = formatted(arg)
+            if fmt is not None and not _literal_values(fmt):
+                tainted = t is not None and all(t.expr(v_) for v_ in fmt.values)
+                yield self.finding(file, call,
+                                   "Markup() of a formatted string: the values are marked safe without being escaped",
+                                   self._fix(project, file, call, fmt, tainted))
+            elif t is not None and t.expr(arg):
+                yield self.finding(file, call,
+                                   "Markup() of request data marks it as safe HTML: use escape(value), or pass it "
+                                   "to the template as is")
+
+    def _fix(self, project, file, call: cst.Call, fmt: Formatted, tainted: bool) -> Fix:
+        def new_node():
+            markup = call.func
+            if fmt.kind == "format":
+                # Markup("...".format(a)) -> Markup("...").format(a)
+                inner = fmt.node
+                wrapped = call.with_changes(args=[cst.Arg(inner.func.value)])
+                return inner.with_changes(func=inner.func.with_changes(value=wrapped))
+            if fmt.kind == "percent":
+                wrapped = call.with_changes(args=[cst.Arg(fmt.node.left)])
+                return fmt.node.with_changes(left=wrapped)
+            literal, values = _format_template(fmt)
+            wrapped = call.with_changes(args=[cst.Arg(literal)])
+            return cst.Call(cst.Attribute(wrapped, cst.Name("format")), [
+                cst.Arg(v, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")) if i < len(values) - 1
+                        else cst.MaybeSentinel.DEFAULT) for i, v in enumerate(values)])
+
+        def compute():
+            builder = ChangeBuilder(project)
+            builder.edit_python(file.path, lambda m: rewrite(m, replace={call: new_node()}), file=file)
+            return builder.build()
+
+        title = "Format with Markup(...).format(...), which escapes the values"
+        if fmt.kind == "percent":
+            title = "Format with Markup(...) % values, which escapes the values"
+        if tainted:
+            return Fix(title, Safety.SAFE, compute)
+        return Fix(title, Safety.REVIEW, compute, reason=ESCAPING_REASON)
+
+
+# --------------------------------------------------------------------------- H313
+
+EXPRESSION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
+SAFE_FILTER = re.compile(r"\|\s*safe\b")
+AUTOESCAPE_OFF = re.compile(r"\{%-?\s*autoescape\s+false\s*-?%\}(.*?)(?:\{%-?\s*endautoescape\s*-?%\}|\Z)", re.S | re.I)
+HARMLESS_FILTERS = re.compile(r"\|\s*(tojson|escape|e|forceescape|urlize|striptags|int|float|length|count)\b")
+HARMLESS_EXPR = re.compile(r"""^\s*(["'][^"']*["']|csrf_token\(\)|url_for\(.*\)|[\d.]+)\s*$""", re.S)
+
+
+def _risky(expr: str) -> bool:
+    if HARMLESS_FILTERS.search(expr):
+        return False
+    return not HARMLESS_EXPR.match(expr)
+
+
+@register
+class TemplateSafeFilter(Rule):
+    """`|safe` or `{% autoescape false %}` on data in a template.
+
+    ## What it does
+    Finds `{{ value|safe }}` and `{% autoescape false %}` blocks that print
+    variables in Jinja templates. The finding points at the template and
+    line. Constants, `csrf_token()`, `url_for(...)` and values that pass
+    through `tojson`/`escape` first are not reported.
+
+    ## Why is this bad?
+    Both switch off Jinja's HTML escaping. When the value comes from a user
+    (a note, a profile field, a query parameter), its `<script>` runs in
+    every visitor's browser (stored or reflected XSS).
+
+    ## Example
+    ```jinja
+    <div class="note-body">{{ note.body|safe }}</div>
+    ```
+
+    ## Use instead
+    ```jinja
+    <div class="note-body">{{ note.body }}</div>
+    ```
+    If the value must carry some HTML (rich text), clean it when it is
+    stored or rendered with an allowlist sanitizer (e.g. nh3 or bleach) and
+    mark only the cleaned result as Markup.
+
+    ## Fix safety
+    No automatic fix: removing `|safe` changes what the page shows when the
+    value holds HTML on purpose; decide per value.
+
+    ## References
+    - https://flask.palletsprojects.com/en/latest/templating/#controlling-autoescaping
+    - https://jinja.palletsprojects.com/en/latest/templates/#html-escaping
+    - CWE-79: Improper Neutralization of Input During Web Page Generation
+    """
+
+    code = "H313"
+    name = "template-safe-filter"
+    category = "xss"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = 79
+    template_triggers = ("safe", "autoescape")
+
+    VALID = [
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                 "templates/a.html": "<p>{{ note.body }}</p>\n<script>var d = {{ data|tojson|safe }};</script>\n"
+                                     "{{ '<br>'|safe }}\n"}, findings=0),
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                 "templates/b.html": "{% autoescape false %}<p>static text</p>{% endautoescape %}\n"}, findings=0),
+    ]
+    INVALID = [
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                 "templates/notes.html": "<ul>\n{% for n in notes %}\n  <li>{{ n.body|safe }}</li>\n{% endfor %}\n</ul>\n"},
+                None),
+        Example({"app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                 "templates/q.html": "{% autoescape false %}\n<p>You searched {{ request.args.q }}</p>\n"
+                                     "{% endautoescape %}\n<p>{{ request.args.q | safe }}</p>\n"},
+                None, findings=2),
+    ]
+
+    def check_template(self, template, project):
+        if is_test_path(template.path):
+            return
+        text = template.text
+        for m in EXPRESSION.finditer(text):
+            expr = m.group(1)
+            safe = SAFE_FILTER.search(expr)
+            if safe is None:
+                continue
+            value = expr[: safe.start()]
+            if not _risky(value):
+                continue
+            from_request = "request." in value
+            yield self.template_finding(
+                template, m.start(), m.end(),
+                f"`|safe` prints `{value.strip()}` without HTML escaping: if it holds user data, its markup and "
+                f"scripts run in visitors' browsers; drop `|safe`, or sanitize the HTML with an allowlist first",
+                confidence=Confidence.HIGH if from_request else None,
+            )
+        for m in AUTOESCAPE_OFF.finditer(text):
+            risky = [e.group(1).strip() for e in EXPRESSION.finditer(m.group(1)) if _risky(e.group(1))]
+            if not risky:
+                continue
+            tag_end = text.index("}", m.start()) + 1
+            yield self.template_finding(
+                template, m.start(), tag_end,
+                f"`{{% autoescape false %}}` prints {', '.join(f'`{r}`' for r in risky[:3])} without HTML "
+                f"escaping: remove the block, or mark only trusted, sanitized values as safe",
+                confidence=Confidence.HIGH if any("request." in r for r in risky) else None,
+            )
+
+
+# --------------------------------------------------------------------------- H314
+
+
+@register
+class JinjaAutoescapeDisabled(Rule):
+    """jinja2.Environment created without autoescaping.
+
+    ## What it does
+    Finds `jinja2.Environment(...)` created without `autoescape`, or with
+    `autoescape=False`. (Flask's own environment escapes `.html` templates;
+    this is about environments the project builds itself.)
+
+    ## Why is this bad?
+    Jinja's default is not to escape. HTML rendered by such an environment
+    prints every variable as raw markup: any user-controlled value is an XSS.
+
+    ## Example
+    ```python
+    env = Environment(loader=FileSystemLoader("templates"))
+    ```
+
+    ## Use instead
+    ```python
+    env = Environment(loader=FileSystemLoader("templates"), autoescape=select_autoescape())
+    ```
+    `select_autoescape()` escapes `.html`, `.htm` and `.xml` templates and
+    templates from strings, and leaves e.g. `.txt` templates alone.
+
+    ## Fix safety
+    Review: a template that prints trusted HTML from a variable shows it as
+    text after the fix; mark such values with `Markup` or `|safe`.
+
+    ## References
+    - https://jinja.palletsprojects.com/en/latest/api/#autoescaping
+    - CWE-79: Improper Neutralization of Input During Web Page Generation
+    """
+
+    code = "H314"
+    name = "jinja-autoescape-disabled"
+    category = "xss"
+    severity = Severity.MEDIUM
+    confidence = Confidence.HIGH
+    cwe = 79
+    triggers = (b"Environment",)
+
+    VALID = [
+        APP + "from jinja2 import Environment, select_autoescape\nenv = Environment(autoescape=select_autoescape())\n",
+        APP + "import jinja2\nenv = jinja2.Environment(autoescape=True)\n",
+        APP + "class Environment:\n    pass\nenv = Environment()\n",
+    ]
+    INVALID = [
+        Example(
+            "from jinja2 import Environment, FileSystemLoader\n\nenv = Environment(loader=FileSystemLoader('templates'))  # mails\n",
+            "from jinja2 import select_autoescape, Environment, FileSystemLoader\n\n"
+            "env = Environment(loader=FileSystemLoader('templates'), autoescape=select_autoescape())  # mails\n",
+            unsafe=True,
+        ),
+        Example(
+            "import jinja2\nenv = jinja2.Environment(autoescape=False)\n",
+            "import jinja2\nenv = jinja2.Environment(autoescape=jinja2.select_autoescape())\n",
+            unsafe=True,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path):
+            return
+        facts = facts_or_imports(project, file)
+        calls = []
+
+        class V(cst.CSTVisitor):
+            def visit_Call(self, node):
+                if call_name(facts, node.func) in JINJA_ENV:
+                    calls.append(node)
+
+        file.module.visit(V())
+        for call in calls:
+            kw = next((a for a in call.args if a.keyword is not None and a.keyword.value == "autoescape"), None)
+            if any(a.star == "**" for a in call.args) and kw is None:
+                continue  # settings come from a mapping we cannot read
+            if kw is not None and not (isinstance(kw.value, cst.Name) and kw.value.value == "False"):
+                continue
+            yield self.finding(file, call,
+                               "jinja2.Environment without autoescaping: templates print variables as raw HTML",
+                               self._fix(project, file, call, kw))
+
+    def _fix(self, project, file, call: cst.Call, kw) -> Fix:
+        qualified_call = isinstance(call.func, cst.Attribute)
+        prefix = (dotted_name(call.func.value) + ".") if qualified_call else ""
+        value = cst.parse_expression(f"{prefix}select_autoescape()")
+
+        def compute():
+            if kw is not None:
+                new = call.with_changes(args=[a.with_changes(value=value) if a is kw else a for a in call.args])
+            else:
+                new = _add_kwargs(call, [("autoescape", value)])
+            builder = ChangeBuilder(project)
+            builder.edit_python(file.path, lambda m: rewrite(m, replace={call: new}), file=file)
+            if not qualified_call:
+                builder.edit_python(file.path, lambda m: add_imports(m, ("jinja2", "select_autoescape")))
+            return builder.build()
+
+        return Fix("Pass autoescape=select_autoescape()", Safety.REVIEW, compute,
+                   reason="templates that print trusted HTML from variables must mark it with Markup or |safe")
+
+
+# --------------------------------------------------------------------------- H315
+
+HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*[\s>/]")
+RESPONSE_CALLS = {"make_response", "Response", "flask.make_response", "flask.Response"}
+
+
+@register
+class HtmlBuiltInView(Rule):
+    """HTML built by string formatting and returned from a view.
+
+    ## What it does
+    Finds views that return (directly, through `make_response`/`Response`,
+    or through a local variable) an HTML string built with an f-string, `%`,
+    `.format()` or `+` from values.
+
+    ## Why is this bad?
+    Nothing escapes the values: a name, a query parameter or a database
+    field that contains `<script>` runs in the visitor's browser (XSS).
+
+    ## Example
+    ```python
+    @app.route("/hi")
+    def hi():
+        return f"<h1>Hi {request.args['name']}</h1>"
+    ```
+
+    ## Use instead
+    ```python
+    @app.route("/hi")
+    def hi():
+        return render_template("hi.html", name=request.args["name"])
+    ```
+    or, for a small fragment, `Markup("<h1>Hi {}</h1>").format(name)` /
+    `escape(name)`.
+
+    ## Fix safety
+    No automatic fix: moving the page into a template is a design choice;
+    the finding says which values are formatted in.
+
+    ## References
+    - https://flask.palletsprojects.com/en/latest/quickstart/#html-escaping
+    - CWE-79: Improper Neutralization of Input During Web Page Generation
+    """
+
+    code = "H315"
+    name = "html-built-in-view"
+    category = "xss"
+    severity = Severity.MEDIUM
+    confidence = Confidence.MEDIUM
+    cwe = 79
+    triggers = (b"<",)
+
+    VALID = [
+        "from flask import Flask\nfrom markupsafe import escape\napp = Flask(__name__)\n@app.get('/h')\ndef h():\n"
+        "    return '<h1>Hello</h1>'\n",
+        "from flask import Flask, request\napp = Flask(__name__)\n@app.get('/t')\ndef t():\n"
+        "    return f\"total: {request.args['n']}\", 200, {'Content-Type': 'text/plain'}\n",
+        # not a view
+        APP + "def helper(name):\n    return f'<b>{name}</b>'\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask, request\napp = Flask(__name__)\n@app.get('/hi')\ndef hi():\n"
+            "    return f\"<h1>Hi {request.args['name']}</h1>\"\n",
+            None,
+        ),
+        Example(
+            "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/list')\ndef listing():\n"
+            "    rows = load()\n    html = '<ul>' + ''.join(rows) + '</ul>'\n    return make_response(html)\n",
+            None,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        views = views_in(project, file)
+        if not views:
+            return
+        facts, req, taint, parents, view_ids = _scope_info(project, file)
+        for view in views:
+            func = view.func
+            returns = []
+
+            class V(cst.CSTVisitor):
+                def visit_FunctionDef(self, node):
+                    return node is func
+
+                def visit_Return(self, node):
+                    if node.value is not None:
+                        returns.append(node.value)
+
+            func.visit(V())
+            t = taint.get(id(func))
+            for value in returns:
+                body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
+                if isinstance(body, cst.Call) and call_name(facts, body.func) in RESPONSE_CALLS and body.args:
+                    body = body.args[0].value
+                if isinstance(value, cst.Tuple) and len(value.elements) == 3:
+                    headers = file.code_for(value.elements[2].value)
+                    if "text/plain" in headers or "json" in headers:
+                        continue
+                fmt, _ = _formatted_arg(func, body)
+                if fmt is None and isinstance(body, cst.Name):
+                    found = _assignment_of(func, body.value)
+                    fmt = formatted(found[0].value) if found else None
+                if fmt is None or _literal_values(fmt):
+                    continue
+                literal = "".join(p.text for p in fmt.pieces if p.text is not None)
+                if not HTML_TAG.search(literal):
+                    continue
+                dirty = [file.code_for(v_) for v_ in fmt.values if t is not None and t.expr(v_)]
+                shown = ", ".join(f"`{d}`" for d in dirty[:3]) or ", ".join(
+                    f"`{file.code_for(v_)}`" for v_ in fmt.values[:3])
+                yield self.finding(
+                    file, value,
+                    f"{view.name}() returns HTML built by string formatting: {shown} "
+                    f"{'come from the request and are' if dirty else 'are'} not HTML-escaped; render a template or "
+                    f"use Markup(...).format()/escape()",
+                    severity=Severity.HIGH if dirty else None,
+                    confidence=Confidence.HIGH if dirty else None,
+                )
