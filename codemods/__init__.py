@@ -20,5 +20,6 @@ RULE_MODULES = [
     "cookies",
     "uploads",
     "xss",
+    "redirects",
     "unused_suppression",
 ]

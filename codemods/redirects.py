@@ -1,0 +1,301 @@
+"""H411 open-redirect: redirect() to a URL taken from the request."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+
+import libcst as cst
+
+from hardener.fixkit import ChangeBuilder, add_imports
+from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.project import dotted_name, is_test_path, module_name_for, string_value
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import call_name, facts_or_imports
+from ._flow import (REDIRECT_SOURCES, callee_name, enclosing, functions_in, parent_map, request_names, rewrite,
+                    tainted_names)
+
+HELPER = "safe_redirect_target"
+HELPER_MODULE = "safe_redirect"
+REDIRECTS = {"flask.redirect", "werkzeug.utils.redirect", "flask.helpers.redirect"}
+# a view that already checks the target is left alone
+VALIDATION = re.compile(r"netloc|is_safe_url|url_has_allowed_host|is_safe_redirect|safe_redirect|url_is_safe|"
+                        r"is_relative_url|same_origin", re.I)
+
+HELPER_SOURCE = '''def {name}(target, default):
+    """``target`` if it is a relative URL on this site, else ``default``.
+
+    Redirect targets taken from the request (``?next=``) must not send users to
+    another site (open redirect): absolute URLs, scheme-relative ``//host``
+    URLs and anything with a backslash or control character are refused.
+    """
+    if not target or target != target.strip() or any(c in target for c in "\\\\\\r\\n\\t"):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+'''
+
+
+def helper_source(name: str = HELPER) -> str:
+    return HELPER_SOURCE.format(name=name)
+
+
+def _portable(node: cst.BaseExpression) -> bool:
+    """Literals and url_for() calls with literal arguments: valid anywhere in the view."""
+    if string_value(node) is not None:
+        return True
+    if isinstance(node, cst.Call) and callee_name(node) == "url_for":
+        return all(string_value(a.value) is not None or isinstance(a.value, cst.Integer) for a in node.args)
+    return False
+
+
+class RedirectSite:
+    def __init__(self, func, call, target, default, replace_node):
+        self.func = func
+        self.call = call
+        self.target = target  # what the user sent
+        self.default = default  # the view's own fallback, or None
+        self.replace_node = replace_node  # the argument expression to replace
+
+
+def _sites(file, facts) -> list[RedirectSite]:
+    req = request_names(facts)
+    out = []
+    for func in functions_in(file.module):
+        code = file.code_for(func)
+        if "redirect" not in code or VALIDATION.search(code):
+            continue
+        taint = tainted_names(func, req, REDIRECT_SOURCES)
+        calls = []
+
+        class V(cst.CSTVisitor):
+            def visit_FunctionDef(self, node):
+                return node is func
+
+            def visit_Call(self, node):
+                name = call_name(facts, node.func)
+                if (name in REDIRECTS or name == "redirect") and node.args and node.args[0].keyword is None:
+                    calls.append(node)
+
+        func.visit(V())
+        fallbacks = [c.args[0].value for c in calls if not taint.expr(c.args[0].value) and _portable(c.args[0].value)]
+        for call in calls:
+            arg = call.args[0].value
+            if not taint.expr(arg):
+                continue
+            target, default = arg, None
+            if isinstance(arg, cst.BooleanOperation) and isinstance(arg.operator, cst.Or) \
+                    and taint.expr(arg.left) and not taint.expr(arg.right):
+                target, default = arg.left, arg.right
+            elif isinstance(arg, cst.Call) and isinstance(arg.func, cst.Attribute) and arg.func.attr.value == "get" \
+                    and len(arg.args) >= 2 and _portable(arg.args[1].value):
+                default = arg.args[1].value
+            if default is None and fallbacks:
+                default = fallbacks[0]
+            out.append(RedirectSite(func, call, target, default, arg))
+    return out
+
+
+def _existing_helper(project) -> str | None:
+    """The path of a module that defines the helper at top level."""
+    for path in sorted(project.python):
+        file = project.python[path]
+        if HELPER.encode() not in file.data or is_test_path(path):
+            continue
+        try:
+            body = file.module.body
+        except Exception:
+            continue
+        if any(isinstance(s, cst.FunctionDef) and s.name.value == HELPER for s in body):
+            return path
+    return None
+
+
+def _top_package(project, path: str) -> str | None:
+    """The directory of the outermost package holding ``path`` ('' parts excluded), or None."""
+    parts = path.split("/")[:-1]
+    top = None
+    for i in range(len(parts), 0, -1):
+        init = "/".join(parts[:i] + ["__init__.py"])
+        if init in project.python or project.workspace.read(init) is not None:
+            top = "/".join(parts[:i])
+        else:
+            break
+    return top
+
+
+def _module_of(project, path: str) -> str:
+    """Dotted name of ``path`` as code imports it: relative to its top package's parent."""
+    top = _top_package(project, path)
+    if top is None:
+        return module_name_for(path.rsplit("/", 1)[-1])
+    parent = posixpath.dirname(top)
+    rel = path[len(parent) + 1:] if parent else path
+    return module_name_for(rel)
+
+
+def _insert_helper(module: cst.Module) -> cst.Module:
+    """The helper goes before the module's first function or class (after
+    the imports and app setup), with the spacing the module already uses."""
+    helper = cst.parse_statement(helper_source())
+    body = list(module.body)
+    for i, stmt in enumerate(body):
+        if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+            lines = list(stmt.leading_lines) or [cst.EmptyLine(), cst.EmptyLine()]
+            # comments right above the first function stay with it
+            blank = [line for line in lines if line.comment is None][:2] or [cst.EmptyLine(), cst.EmptyLine()]
+            helper = helper.with_changes(leading_lines=blank)
+            return module.with_changes(body=body[:i] + [helper] + body[i:])
+    if isinstance(body[-1] if body else None, cst.If):
+        helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+        return module.with_changes(body=body[:-1] + [helper] + body[-1:])
+    helper = helper.with_changes(leading_lines=[cst.EmptyLine(), cst.EmptyLine()])
+    return module.with_changes(body=body + [helper])
+
+
+@register
+class OpenRedirect(Rule):
+    """redirect() to a URL taken from the request.
+
+    ## What it does
+    Finds `redirect(...)` calls whose target comes from `request.args`,
+    `request.form` or `request.values` (the classic `?next=`), directly or
+    through a local variable. Views that already check the target (a
+    `netloc` test, an `is_safe_url`-like helper) are left alone.
+
+    ## Why is this bad?
+    A link to `https://your.site/login?next=https://evil.example` logs the
+    user in on your site and then sends them to the attacker's look-alike
+    page, which asks for the password again or for payment details. The
+    link looks trustworthy because it starts with your domain (CWE-601).
+
+    ## Example
+    ```python
+    next_url = request.args.get("next")
+    return redirect(next_url or url_for("notes"))
+    ```
+
+    ## Use instead
+    ```python
+    next_url = request.args.get("next")
+    return redirect(safe_redirect_target(next_url, url_for("notes")))
+    ```
+    `safe_redirect_target(target, default)` returns the target only if it is
+    a relative URL on the same site (`/profile`, `/cart?x=1`) and the
+    default otherwise. The default is the view's own fallback (`X or
+    url_for(...)`, the `get("next", default)` value, or another redirect in
+    the view), else `/`.
+
+    The helper is added once per project: in a single-module app, to that
+    module (before its first function); in a package, as a small module
+    `<package>/safe_redirect.py` that every blueprint imports (a module of
+    its own avoids import cycles with the package's `__init__`, which
+    imports the blueprints). A project that already has it reuses it.
+
+    ## Fix safety
+    Safe: relative targets work as before. Absolute URLs, even to the same
+    host, now go to the default target.
+
+    ## References
+    - https://cheatsheetseries.owasp.org/cheatsheets/Unvalidated_Redirects_and_Forwards_Cheat_Sheet.html
+    - CWE-601: URL Redirection to Untrusted Site ('Open Redirect')
+    """
+
+    code = "H411"
+    name = "open-redirect"
+    category = "redirect"
+    severity = Severity.MEDIUM
+    confidence = Confidence.HIGH
+    cwe = 601
+    triggers = (b"redirect",)
+
+    VALID = [
+        "from flask import Flask, redirect, request, url_for\napp = Flask(__name__)\n@app.get('/go')\ndef go():\n"
+        "    return redirect(url_for('index', page=request.args.get('page')))\n",
+        # already checked by the view
+        "from urllib.parse import urlsplit\nfrom flask import Flask, redirect, request\napp = Flask(__name__)\n"
+        "@app.get('/go')\ndef go():\n    target = request.args.get('next', '/')\n"
+        "    if urlsplit(target).netloc:\n        target = '/'\n    return redirect(target)\n",
+        # not from the request
+        "from flask import Flask, redirect, session\napp = Flask(__name__)\n@app.get('/back')\ndef back():\n"
+        "    return redirect(session.get('last', '/'))\n",
+    ]
+    INVALID = [
+        Example(
+            "from flask import Flask, redirect, request, url_for\n\napp = Flask(__name__)\n\n\n"
+            "# pages\n@app.route('/login', methods=['POST'])\ndef login():\n"
+            "    next_url = request.args.get('next')\n    return redirect(next_url or url_for('home'))\n",
+            "from flask import Flask, redirect, request, url_for\nfrom urllib.parse import urlsplit\n\napp = Flask(__name__)\n\n\n"
+            + helper_source() +
+            "\n\n# pages\n@app.route('/login', methods=['POST'])\ndef login():\n"
+            "    next_url = request.args.get('next')\n    return redirect(safe_redirect_target(next_url, url_for('home')))\n",
+        ),
+        # a package: one helper module shared by the blueprints
+        Example(
+            {
+                "shop/__init__.py": "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n"
+                                    "    from shop.auth import bp\n    app.register_blueprint(bp)\n    return app\n",
+                "shop/auth.py": "from flask import Blueprint, redirect, request, url_for\nbp = Blueprint('auth', __name__)\n"
+                                "@bp.post('/login')\ndef login():\n    nxt = request.form.get('next')\n    if nxt:\n"
+                                "        return redirect(nxt)\n    return redirect(url_for('main.index'))\n"
+                                "@bp.get('/out')\ndef out():\n    return redirect(request.values['to'])\n",
+            },
+            {
+                "shop/auth.py": "from flask import Blueprint, redirect, request, url_for\n"
+                                "from shop.safe_redirect import safe_redirect_target\n\n"
+                                "bp = Blueprint('auth', __name__)\n"
+                                "@bp.post('/login')\ndef login():\n    nxt = request.form.get('next')\n    if nxt:\n"
+                                "        return redirect(safe_redirect_target(nxt, url_for('main.index')))\n"
+                                "    return redirect(url_for('main.index'))\n"
+                                "@bp.get('/out')\ndef out():\n    return redirect(safe_redirect_target(request.values['to'], \"/\"))\n",
+                "shop/safe_redirect.py": '"""Redirect targets from the request: same-site relative URLs only."""\n\n'
+                                         "from urllib.parse import urlsplit\n\n\n" + helper_source(),
+            },
+            findings=2,
+        ),
+    ]
+
+    def check_file(self, file, project):
+        if is_test_path(file.path):
+            return
+        facts = facts_or_imports(project, file)
+        for site in _sites(file, facts):
+            where = "the view's fallback" if site.default is not None else '"/"'
+            yield self.finding(
+                file, site.call,
+                f"redirect() to `{file.code_for(site.target)}`, which comes from the request: a link can send users "
+                f"to another site (open redirect); only same-site relative URLs should be followed, else {where}",
+                self._fix(project, file, site),
+            )
+
+    def _fix(self, project, file, site: RedirectSite) -> Fix:
+        def compute():
+            default = site.default if site.default is not None else cst.SimpleString('"/"')
+            new_arg = cst.Call(cst.Name(HELPER), [
+                cst.Arg(site.target, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(default)])
+            builder = ChangeBuilder(project)
+            builder.edit_python(file.path, lambda m: rewrite(m, replace={site.replace_node: new_arg}), file=file)
+            existing = _existing_helper(project)
+            if existing == file.path:
+                pass
+            elif existing is not None:
+                builder.edit_python(file.path, lambda m: add_imports(m, (_module_of(project, existing), HELPER)))
+            elif _top_package(project, file.path) is None:
+                builder.edit_python(file.path, lambda m: add_imports(_insert_helper(m), ("urllib.parse", "urlsplit")))
+                builder.note(f"Added {HELPER}() to {file.path}")
+            else:
+                top = _top_package(project, file.path)
+                path = f"{top}/{HELPER_MODULE}.py"
+                if builder.current(path) is not None:
+                    raise FixError(f"{path} exists and does not define {HELPER}()")
+                text = ('"""Redirect targets from the request: same-site relative URLs only."""\n\n'
+                        "from urllib.parse import urlsplit\n\n\n" + helper_source())
+                builder.set(path, text.encode())
+                builder.edit_python(file.path, lambda m: add_imports(m, (_module_of(project, path), HELPER)))
+                builder.note(f"Created {path} with {HELPER}(), shared by every view that redirects")
+            return builder.build()
+
+        return Fix(f"Redirect only to same-site relative URLs ({HELPER})", Safety.SAFE, compute)
