@@ -21,5 +21,6 @@ RULE_MODULES = [
     "uploads",
     "xss",
     "redirects",
+    "passwords",
     "unused_suppression",
 ]

@@ -1,0 +1,860 @@
+"""H501 plaintext-password and H502 weak-password-hash: passwords stored or
+compared as they are, or hashed with a fast unsalted digest.
+
+Both rules fix a project as a whole: the places that store a password and
+the places that check one change together (werkzeug.security's
+``generate_password_hash`` / ``check_password_hash``), or not at all,
+because hashing at one end only would lock every user out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from hardener.fixkit import ChangeBuilder, add_imports
+from hardener.models import Confidence, Fix, Safety, Severity
+from hardener.project import dotted_name, is_test_path, string_value
+from hardener.rules import Example, Rule, register
+
+from ._flaskapi import call_name, facts_or_imports
+from ._flow import (REQUEST_SOURCES, callee_name, enclosing, formatted, parent_map, request_names, rewrite,
+                    string_literal, uses)
+
+PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
+PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
+HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
+SQL_COL = r"(?:password|passwd|pwd)"
+WEAK = {"md5", "sha1"}
+FAST = {"sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
+SCRYPT_LEN = 162  # werkzeug's default scrypt hash
+PBKDF2 = "pbkdf2:sha256"
+PBKDF2_LEN = 103
+DRIVERS = {"sqlite3": "?", "psycopg2": "%s", "psycopg": "%s", "pymysql": "%s", "MySQLdb": "%s", "mysql": "%s"}
+MIGRATION = {
+    "H501": ("Passwords already in the database are plaintext and no longer match: hash them once, e.g. "
+             "`for each user: user.password = generate_password_hash(user.password)` (or an UPDATE in a migration "
+             "script), in the same deploy as this change"),
+    "H502": ("Stored digests cannot be converted: force a password reset, or keep the old check for a transition "
+             "(when check_password_hash fails and the stored value equals the old digest of the password, store "
+             "generate_password_hash(password) and let the user in), then drop it"),
+}
+REVIEW_REASON = "passwords already stored in the old form stop matching until they are migrated (see the notes)"
+
+
+@dataclass(eq=False)
+class Site:
+    kind: str  # store | compare
+    file: object
+    node: cst.CSTNode  # what the finding points at
+    message: str
+    replace: dict = field(default_factory=dict)  # node -> new node (built lazily by ``build``)
+    after: dict = field(default_factory=dict)  # statement -> statements
+    problem: str | None = None  # why it cannot be fixed automatically
+    attr: str | None = None  # the attribute / column that stores the hash
+    build: object = None  # callable(method) -> (replace, after)
+
+
+def _gen(value: cst.BaseExpression, method: str | None) -> cst.Call:
+    args = [cst.Arg(value)]
+    if method:
+        args = [cst.Arg(value, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+                cst.Arg(cst.SimpleString(f'"{method}"'), keyword=cst.Name("method"),
+                        equal=cst.AssignEqual(cst.SimpleWhitespace(""), cst.SimpleWhitespace("")))]
+    return cst.Call(cst.Name("generate_password_hash"), args)
+
+
+def _check(stored: cst.BaseExpression, given: cst.BaseExpression, negate: bool = False) -> cst.BaseExpression:
+    call = cst.Call(cst.Name("check_password_hash"), [
+        cst.Arg(stored, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(given)])
+    return cst.UnaryOperation(cst.Not(), call) if negate else call
+
+
+def _last_name(node: cst.BaseExpression) -> str | None:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return string_value(node.slice[0].slice.value)
+    return None
+
+
+def _is_hashing_call(node) -> bool:
+    return isinstance(node, cst.Call) and "hash" in callee_name(node).lower() or (
+        isinstance(node, cst.Call) and callee_name(node) in ("hexdigest", "digest", "encrypt", "crypt"))
+
+
+def _column_lengths(project) -> dict[str, int]:
+    """attribute -> declared String(N) length, over the project's model classes."""
+    cache = project.__dict__.get("_password_columns")
+    if cache is not None:
+        return cache
+    out: dict[str, int] = {}
+    for path, file in project.python.items():
+        if b"Column" not in file.data and b"mapped_column" not in file.data:
+            continue
+        try:
+            module = file.module
+        except Exception:
+            continue
+
+        class V(cst.CSTVisitor):
+            def visit_Assign(self, node: cst.Assign) -> None:
+                if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+                    return
+                name = node.targets[0].target.value
+                if not HASHED_NAME.search(name) or not isinstance(node.value, cst.Call):
+                    return
+                if callee_name(node.value) not in ("Column", "mapped_column"):
+                    return
+                for arg in node.value.args:
+                    value = arg.value
+                    if isinstance(value, cst.Call) and callee_name(value) in ("String", "Unicode", "VARCHAR") \
+                            and value.args and isinstance(value.args[0].value, cst.Integer):
+                        out[name] = min(out.get(name, 10 ** 6), int(value.args[0].value.value))
+
+        module.visit(V())
+    project.__dict__["_password_columns"] = out
+    return out
+
+
+def _method_for(project, sites: list[Site]) -> tuple[str | None, str | None]:
+    """(method argument or None, problem) for the narrowest column the hashes go to."""
+    lengths = _column_lengths(project)
+    narrowest = min((lengths[s.attr] for s in sites if s.attr in lengths), default=None)
+    if narrowest is None or narrowest >= SCRYPT_LEN:
+        return None, None
+    if narrowest >= PBKDF2_LEN:
+        return PBKDF2, None
+    return None, f"the password column holds {narrowest} characters, too few for a salted hash (widen it to 255)"
+
+
+# --------------------------------------------------------------------------- SQL text
+
+
+def _sql_literal(node) -> str | None:
+    """The SQL of a plain one-piece string literal (edited in place), else None."""
+    if isinstance(node, cst.SimpleString) and "b" not in node.prefix.lower():
+        return string_value(node)
+    return None
+
+
+def _split_values(text: str) -> list[str]:
+    out, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [v.strip() for v in out]
+
+
+PLACEHOLDER = re.compile(r"\?|%s|%\((\w+)\)s|(?<![:\w]):(\w+)")
+
+
+def _paramstyle(facts) -> str | None:
+    for module in facts.imported_modules | set(facts.imports.values()):
+        head = module.split(".")[0]
+        if head in DRIVERS:
+            return DRIVERS[head]
+    return None
+
+
+def _param_slot(params: cst.BaseExpression | None, index: int, name: str | None):
+    """The params element for the index-th positional placeholder or a named one."""
+    if params is None:
+        return None
+    if name is not None:
+        if isinstance(params, cst.Dict):
+            for element in params.elements:
+                if isinstance(element, cst.DictElement) and string_value(element.key) == name:
+                    return element.value
+        return None
+    if isinstance(params, (cst.Tuple, cst.List)) and index < len(params.elements) \
+            and not any(isinstance(e, cst.StarredElement) for e in params.elements):
+        return params.elements[index].value
+    return None
+
+
+# --------------------------------------------------------------------------- H501 sites
+
+
+class _PlainFinder(cst.CSTVisitor):
+    def __init__(self, file, facts, req, parents):
+        self.file, self.facts, self.req, self.parents = file, facts, req, parents
+        self.sites: list[Site] = []
+        self.row_factory = b"row_factory" in file.data
+
+    # -- helpers
+    def _plain_value(self, node: cst.BaseExpression) -> bool:
+        """A value that is the password as typed: request data, form.password.data, a variable named so."""
+        if node is None or _is_hashing_call(node) or string_value(node) is not None:
+            return False
+        if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
+            return False
+        if uses(node, self.req, REQUEST_SOURCES).request:
+            return True
+        code = self.file.code_for(node)
+        return bool(re.search(r"pass|pwd", code, re.I)) and "hash" not in code.lower()
+
+    def _statement(self, node):
+        return enclosing(node, self.parents, (cst.SimpleStatementLine,))
+
+    # -- Model(password=...) and user.password = ...
+    def visit_Call(self, node: cst.Call) -> None:
+        name = callee_name(node)
+        if name[:1].isupper() and name not in ("Markup", "Response"):
+            for arg in node.args:
+                if arg.keyword is not None and PLAIN.match(arg.keyword.value) and self._plain_value(arg.value):
+                    value = arg.value
+                    self.sites.append(Site("store", self.file, arg, f"`{name}({arg.keyword.value}=...)` stores the "
+                                           f"password as typed", attr=arg.keyword.value,
+                                           build=lambda method, v=value: ({v: _gen(v, method)}, {})))
+        if name in ("filter_by", "filter"):
+            self._query(node)
+        if name in ("execute", "executemany"):
+            self._sql(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if len(node.targets) != 1:
+            return
+        target = node.targets[0].target
+        if isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "") \
+                and self._plain_value(node.value):
+            value = node.value
+            self.sites.append(Site("store", self.file, node, f"`{self.file.code_for(target)}` is set to the password "
+                                   f"as typed", attr=_last_name(target),
+                                   build=lambda method, v=value: ({v: _gen(v, method)}, {})))
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        if len(node.comparisons) != 1:
+            return
+        op = node.comparisons[0].operator
+        if not isinstance(op, (cst.Equal, cst.NotEqual)):
+            return
+        left, right = node.left, node.comparisons[0].comparator
+        for stored, given in ((left, right), (right, left)):
+            if not (isinstance(stored, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(stored) or "")):
+                continue
+            if uses(stored, self.req, REQUEST_SOURCES).request or "form" in self.file.code_for(stored):
+                continue  # the typed password itself (e.g. a confirmation check), not a stored one
+            if self._plain_value(given):
+                if enclosing(node, self.parents, (cst.Call,)) is not None and callee_name(
+                        enclosing(node, self.parents, (cst.Call,))) == "filter":
+                    return  # Model.password == x inside a query: see _query
+                negate = isinstance(op, cst.NotEqual)
+                self.sites.append(Site("compare", self.file, node, f"`{self.file.code_for(node)}` compares the "
+                                       f"password as typed",
+                                       build=lambda method, n=node, s=stored, g=given, neg=negate:
+                                       ({n: _check(s, g, neg).with_changes(lpar=n.lpar, rpar=n.rpar)}, {})))
+                return
+
+    # -- User.query.filter_by(name=..., password=...).first()
+    def _query(self, call: cst.Call) -> None:
+        hit = None
+        for arg in call.args:
+            if callee_name(call) == "filter_by" and arg.keyword is not None and PLAIN.match(arg.keyword.value) \
+                    and self._plain_value(arg.value):
+                hit = (arg, arg.keyword.value, arg.value)
+            elif callee_name(call) == "filter" and isinstance(arg.value, cst.Comparison) \
+                    and len(arg.value.comparisons) == 1 and isinstance(arg.value.comparisons[0].operator, cst.Equal) \
+                    and PLAIN.match(_last_name(arg.value.left) or "") and isinstance(arg.value.left, cst.Attribute) \
+                    and self._plain_value(arg.value.comparisons[0].comparator):
+                hit = (arg, arg.value.left.attr.value, arg.value.comparisons[0].comparator)
+        if hit is None:
+            return
+        arg, column, given = hit
+        site = Site("compare", self.file, call, f"the query looks the user up by the password as typed "
+                    f"(`{self.file.code_for(arg).strip().rstrip(',')}`)")
+        stmt = self._statement(call)
+        assign = stmt.body[0] if stmt is not None and len(stmt.body) == 1 else None
+        if not (isinstance(assign, cst.Assign) and len(assign.targets) == 1
+                and isinstance(assign.targets[0].target, cst.Name) and isinstance(assign.value, cst.Call)
+                and callee_name(assign.value) in ("first", "one_or_none", "scalar")
+                and isinstance(assign.value.func, cst.Attribute) and assign.value.func.value is call):
+            site.problem = "only `user = ....filter_by(..., password=...).first()` is rewritten"
+            self.sites.append(site)
+            return
+        var = assign.targets[0].target.value
+        others = [a for a in call.args if a is not arg]
+        if others:
+            others[-1] = others[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            new_query = call.with_changes(args=others)
+        else:
+            # .filter(User.password == x) alone: drop the call from the chain
+            new_query = call.func.value if isinstance(call.func, cst.Attribute) else None
+            if new_query is None:
+                site.problem = "the query shape is not recognised"
+                self.sites.append(site)
+                return
+        guard_code = f"if {var} is not None and not check_password_hash({var}.{column}, {self.file.code_for(given)}):\n" \
+                     f"    {var} = None\n"
+        site.build = lambda method: ({call: new_query}, {stmt: [cst.parse_statement(guard_code)]})
+        self.sites.append(site)
+
+    # -- raw SQL
+    def _sql(self, call: cst.Call) -> None:
+        if not call.args:
+            return
+        sql_node = call.args[0].value
+        params = call.args[1].value if len(call.args) > 1 and call.args[1].keyword is None else None
+        text = _sql_literal(sql_node)
+        if text is None:
+            fmt = formatted(sql_node)
+            if fmt is None:
+                return
+            literal = "".join(p.text if p.text is not None else "\0" for p in fmt.pieces)
+            if re.search(rf"\b{SQL_COL}\s*=\s*'?\0", literal, re.I):
+                self.sites.append(Site("compare" if re.match(r"\s*(select|with)\b", literal, re.I) else "store",
+                                       self.file, call, "SQL compares or stores the password as typed",
+                                       problem="the query is built by formatting: parameterize it first (H301), "
+                                               "then this fix can move the check to check_password_hash"))
+            elif re.match(rf"\s*insert\b[^(]*\([^)]*\b{SQL_COL}\b", literal, re.I):
+                self.sites.append(Site("store", self.file, call, "SQL stores the password as typed",
+                                       problem="the query is built by formatting: parameterize it first (H301)"))
+            return
+        insert = re.match(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+[\w.\"`]+\s*\(([^)]*)\)\s*VALUES\s*\((.*)\)\s*;?\s*$",
+                          text, re.I | re.S)
+        if insert:
+            self._sql_insert(call, sql_node, params, text, insert)
+            return
+        update = re.match(rf"\s*UPDATE\s+[\w.\"`]+\s+SET\s+(.*?)\bWHERE\b", text, re.I | re.S)
+        if update:
+            m = re.search(rf"\b{SQL_COL}\s*=\s*(\?|%s|%\((\w+)\)s|:(\w+))", update.group(1), re.I)
+            if m:
+                index = len(PLACEHOLDER.findall(text[: update.start(1) + m.start(1)]))
+                slot = _param_slot(params, index, m.group(2) or m.group(3))
+                self._wrap_param(call, slot, m.group(0).split("=")[0].strip())
+            return
+        if re.match(r"\s*(SELECT|WITH)\b", text, re.I):
+            m = re.search(rf"\b({SQL_COL})\s*=\s*(\?|%s|%\((\w+)\)s|:(\w+))", text, re.I)
+            if m:
+                self._sql_select(call, sql_node, params, text, m)
+
+    def _wrap_param(self, call, slot, column) -> None:
+        site = Site("store", self.file, call, f"SQL stores the `{column}` column as typed", attr=column)
+        if slot is None:
+            site.problem = "the parameters are not a literal tuple, list or dict"
+        elif _is_hashing_call(slot):
+            return
+        else:
+            site.build = lambda method: ({slot: _gen(slot, method)}, {})
+        self.sites.append(site)
+
+    def _sql_insert(self, call, sql_node, params, text, m) -> None:
+        columns = [c.strip().strip('"`') for c in m.group(1).split(",")]
+        values = _split_values(m.group(2))
+        hits = [i for i, c in enumerate(columns) if re.fullmatch(SQL_COL, c, re.I)]
+        if not hits or len(values) != len(columns):
+            return
+        i = hits[0]
+        value = values[i]
+        ph = PLACEHOLDER.fullmatch(value)
+        if ph:
+            index = sum(len(PLACEHOLDER.findall(v)) for v in values[:i])
+            self._wrap_param(call, _param_slot(params, index, ph.group(1) or ph.group(2)), columns[i])
+            return
+        literal = re.fullmatch(r"'((?:[^']|'')*)'", value)
+        if literal is None:
+            return
+        site = Site("store", self.file, call, f"SQL stores a plaintext password in the `{columns[i]}` column",
+                    attr=columns[i])
+        style = _paramstyle(self.facts)
+        raw = sql_node.value
+        if params is not None or len(call.args) != 1 or style is None or raw.count(value) != 1 \
+                or PLACEHOLDER.search(text):
+            site.problem = "the query mixes literal values with parameters, or its driver is unknown"
+            self.sites.append(site)
+            return
+        password = literal.group(1).replace("''", "'")
+        new_sql = sql_node.with_changes(value=raw.replace(value, style))
+        new_call = call.with_changes(args=[
+            call.args[0].with_changes(value=new_sql, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))),
+            cst.Arg(cst.Tuple([cst.Element(string_literal(password, '"' if '"' in sql_node.quote else "'"),
+                                            comma=cst.Comma())]))])
+
+        def build(method):
+            args = list(new_call.args)
+            tup = args[1].value
+            args[1] = args[1].with_changes(value=tup.with_changes(elements=[
+                tup.elements[0].with_changes(value=_gen(tup.elements[0].value, method))]))
+            return {call: new_call.with_changes(args=args)}, {}
+
+        site.build = build
+        self.sites.append(site)
+
+    def _sql_select(self, call, sql_node, params, text, m) -> None:
+        site = Site("compare", self.file, call, "the query checks the password as typed in SQL")
+        self.sites.append(site)
+        index = len(PLACEHOLDER.findall(text[: m.start(2)]))
+        slot = _param_slot(params, index, m.group(3) or m.group(4))
+        stmt = self._statement(call)
+        assign = stmt.body[0] if stmt is not None and len(stmt.body) == 1 else None
+        fetch = assign.value if isinstance(assign, cst.Assign) else None
+        if slot is None or not (isinstance(fetch, cst.Call) and callee_name(fetch) == "fetchone"
+                                and isinstance(fetch.func, cst.Attribute) and fetch.func.value is call
+                                and len(assign.targets) == 1 and isinstance(assign.targets[0].target, cst.Name)):
+            site.problem = "only `row = db.execute(sql, params).fetchone()` with literal parameters is rewritten"
+            return
+        raw = sql_node.value
+        column = m.group(1)
+        cond = re.escape(m.group(0))
+        new_raw, n = re.subn(rf"\s+AND\s+{cond}", "", raw, count=1, flags=re.I)
+        if not n:
+            new_raw, n = re.subn(rf"{cond}\s+AND\s+", "", raw, count=1, flags=re.I)
+        select = re.match(r"(\s*[\"']*\s*SELECT\s+)(.*?)(\s+FROM\b)", new_raw[len(sql_node.prefix):], re.I | re.S)
+        if not n or select is None:
+            site.problem = "the password condition is not a plain `AND` term of the WHERE clause"
+            return
+        columns = [c.strip() for c in select.group(2).split(",")]
+        var = assign.targets[0].target.value
+        if columns == ["*"]:
+            if not self.row_factory:
+                site.problem = "`SELECT *` without a row factory: the password column's position is unknown"
+                return
+            access = f'{var}["{column}"]'
+        else:
+            if column not in columns:
+                start = len(sql_node.prefix) + select.end(2)
+                new_raw = new_raw[:start] + f", {column}" + new_raw[start:]
+                columns.append(column)
+            access = f'{var}["{column}"]' if self.row_factory else f"{var}[{columns.index(column)}]"
+        elements = [e for e in params.elements if e.value is not slot] if isinstance(params, (cst.Tuple, cst.List)) \
+            else None
+        if isinstance(params, cst.Dict):
+            new_params = params.with_changes(elements=[e for e in params.elements
+                                                       if not (isinstance(e, cst.DictElement) and e.value is slot)])
+        elif isinstance(params, cst.Tuple) and len(elements) == 1:
+            new_params = params.with_changes(elements=[elements[0].with_changes(comma=cst.Comma())])
+        else:
+            if elements:
+                elements[-1] = elements[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+            new_params = params.with_changes(elements=elements)
+        given = self.file.code_for(slot)
+        guard = f"if {var} is not None and not check_password_hash({access}, {given}):\n    {var} = None\n"
+        site.build = lambda method: ({sql_node: sql_node.with_changes(value=new_raw), params: new_params},
+                                     {stmt: [cst.parse_statement(guard)]})
+
+
+# --------------------------------------------------------------------------- H502 sites
+
+
+def _weak_hash(facts, node: cst.CSTNode):
+    """(algorithm, data argument) for ``hashlib.md5(data).hexdigest()`` and friends."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("hexdigest", "digest") and not node.args):
+        return None
+    ctor = node.func.value
+    if not isinstance(ctor, cst.Call) or not ctor.args:
+        return None
+    name = call_name(facts, ctor.func)
+    if name == "hashlib.new":
+        algo = (string_value(ctor.args[0].value) or "").lower()
+        data = ctor.args[1].value if len(ctor.args) > 1 else None
+    elif name.startswith("hashlib."):
+        algo, data = name.split(".", 1)[1], ctor.args[0].value
+    else:
+        return None
+    if data is None or (algo not in WEAK and algo not in FAST):
+        return None
+    return algo, data
+
+
+def _password_of(data: cst.BaseExpression) -> cst.BaseExpression | None:
+    """``password.encode()`` -> ``password``"""
+    if isinstance(data, cst.Call) and isinstance(data.func, cst.Attribute) and data.func.attr.value == "encode" \
+            and isinstance(data.func.value, (cst.Name, cst.Attribute, cst.Subscript)):
+        return data.func.value
+    return None
+
+
+class _WeakFinder(cst.CSTVisitor):
+    def __init__(self, file, facts, parents):
+        self.file, self.facts, self.parents = file, facts, parents
+        self.sites: list[Site] = []
+
+    def visit_Call(self, node: cst.Call) -> None:
+        found = _weak_hash(self.facts, node)
+        if found is None:
+            return
+        algo, data = found
+        parent = self.parents.get(id(node))
+        context = ""
+        if isinstance(parent, cst.Assign):
+            context = self.file.code_for(parent.targets[0].target)
+        elif isinstance(parent, cst.ComparisonTarget):
+            context = self.file.code_for(self.parents.get(id(parent)))
+        elif isinstance(parent, cst.Arg):
+            context = self.file.code_for(self.parents.get(id(parent)))
+        func = enclosing(node, self.parents, (cst.FunctionDef,))
+        if func is not None:
+            context += " " + func.name.value
+        if not (PASSWORDISH.search(self.file.code_for(data)) or PASSWORDISH.search(context)):
+            return
+        password = _password_of(data)
+        if algo in FAST and password is None:
+            return  # salted or otherwise combined: a fast hash, but not the case this rule is about
+        what = f"`{algo}` is a fast hash" + ("" if algo in FAST else " with known collisions")
+        message = f"Password hashed with {algo}: {what} without salt, so stolen hashes are cracked in bulk"
+        site = Site("other", self.file, node, message)
+        self.sites.append(site)
+        if password is None:
+            site.problem = "the hashed value is not just `password.encode()` (salted or combined)"
+            return
+        if isinstance(parent, cst.Assign) and len(parent.targets) == 1:
+            site.kind, site.attr = "store", _last_name(parent.targets[0].target)
+            site.build = lambda method: ({node: _gen(password, method)}, {})
+            return
+        if isinstance(parent, cst.ComparisonTarget):
+            comparison = self.parents.get(id(parent))
+            if len(comparison.comparisons) == 1 and isinstance(parent.operator, (cst.Equal, cst.NotEqual)):
+                site.kind = "compare"
+                negate = isinstance(parent.operator, cst.NotEqual)
+                site.build = lambda method: ({comparison: _check(comparison.left, password, negate).with_changes(
+                    lpar=comparison.lpar, rpar=comparison.rpar)}, {})
+                return
+        if isinstance(parent, cst.Comparison) and parent.left is node and len(parent.comparisons) == 1:
+            target = parent.comparisons[0]
+            if isinstance(target.operator, (cst.Equal, cst.NotEqual)):
+                site.kind = "compare"
+                negate = isinstance(target.operator, cst.NotEqual)
+                site.build = lambda method: ({parent: _check(target.comparator, password, negate).with_changes(
+                    lpar=parent.lpar, rpar=parent.rpar)}, {})
+                return
+        if isinstance(parent, cst.Arg):
+            call = self.parents.get(id(parent))
+            if isinstance(call, cst.Call) and call_name(self.facts, call.func) == "hmac.compare_digest" \
+                    and len(call.args) == 2:
+                other = [a.value for a in call.args if a is not parent][0]
+                site.kind = "compare"
+                site.build = lambda method: ({call: _check(other, password)}, {})
+                return
+        site.problem = "the digest is returned or passed on: change the helper and every caller together"
+
+
+# --------------------------------------------------------------------------- the rules
+
+
+def _sites(project, code: str) -> list[Site]:
+    cache = project.__dict__.setdefault("_password_sites", {})
+    if code in cache:
+        return cache[code]
+    out: list[Site] = []
+    for path in sorted(project.python):
+        file = project.python[path]
+        if is_test_path(path):
+            continue
+        if code == "H502" and b"hashlib" not in file.data:
+            continue
+        if code == "H501" and not re.search(rb"pass|pwd", file.data, re.I):
+            continue
+        try:
+            module = file.module
+        except Exception:
+            continue
+        facts = facts_or_imports(project, file)
+        parents = parent_map(module)
+        finder = _PlainFinder(file, facts, request_names(facts), parents) if code == "H501" \
+            else _WeakFinder(file, facts, parents)
+        module.visit(finder)
+        out += finder.sites
+    cache[code] = out
+    return out
+
+
+def _drop_unused_hashlib(module: cst.Module) -> cst.Module:
+    """``import hashlib`` goes when the fix removed its last use."""
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import RemoveImportsVisitor
+
+    if "hashlib." in module.code.replace("import hashlib", ""):
+        return module
+    context = CodemodContext()
+    RemoveImportsVisitor.remove_unused_import(context, "hashlib")
+    new = RemoveImportsVisitor(context).transform_module(module)
+    if new.body and module.body and new.body[0] is not module.body[0] \
+            and all(line.comment is None for line in new.body[0].leading_lines):
+        # the import was the first line: no blank line left at the top
+        new = new.with_changes(body=[new.body[0].with_changes(leading_lines=[])] + list(new.body[1:]))
+    return new
+
+
+class _PasswordRule(Rule):
+    def check_project(self, project):
+        sites = _sites(project, self.code)
+        if not sites:
+            return
+        blocker = next((s for s in sites if s.problem), None)
+        problem = blocker.problem if blocker else None
+        kinds = {s.kind for s in sites}
+        method, width_problem = _method_for(project, [s for s in sites if s.kind == "store"])
+        if problem is None and width_problem:
+            problem = width_problem
+        if problem is None and not {"store", "compare"} <= kinds:
+            missing = "checked" if "compare" not in kinds else "stored"
+            problem = f"hardener could not find where passwords are {missing}: both ends must change together"
+        fix = None if problem else self._fix(project, sites, method)
+        for site in sites:
+            text = site.message
+            if site.problem:
+                text += f" (no automatic fix: {site.problem})"
+            elif problem and blocker is not None:
+                line = blocker.file.position(blocker.node).start.line
+                text += (f" (no automatic fix yet: store and check sites change together, and "
+                         f"{blocker.file.path}:{line} cannot be rewritten)")
+            elif problem:
+                text += f" (no automatic fix: {problem})"
+            yield self.finding(site.file, site.node, text, fix)
+
+    def _fix(self, project, sites: list[Site], method: str | None) -> Fix:
+        def compute():
+            builder = ChangeBuilder(project)
+            by_file: dict[str, list[Site]] = {}
+            for site in sites:
+                by_file.setdefault(site.file.path, []).append(site)
+            for path, group in by_file.items():
+                replace, after = {}, {}
+                for site in group:
+                    r, a = site.build(method)
+                    replace.update(r)
+                    for stmt, new in a.items():
+                        after.setdefault(stmt, []).extend(new)
+                file = group[0].file
+                builder.edit_python(path, lambda m, r=replace, a=after: rewrite(m, replace=r, after=a), file=file)
+                names = set()
+                code = (builder.current(path) or b"").decode("utf-8", "replace")
+                for name in ("generate_password_hash", "check_password_hash"):
+                    if name + "(" in code:
+                        names.add(name)
+                builder.edit_python(path, lambda m, n=names: add_imports(m, *[("werkzeug.security", x) for x in sorted(n)]))
+                if self.code == "H502":
+                    builder.edit_python(path, _drop_unused_hashlib)
+            builder.note("Passwords are stored with generate_password_hash() and checked with check_password_hash()"
+                         + (f" (method {method!r} so the hash fits the column)" if method else ""))
+            builder.followup(MIGRATION[self.code])
+            return builder.build()
+
+        return Fix("Hash passwords with werkzeug.security (store and check sites together)", Safety.REVIEW, compute,
+                   reason=REVIEW_REASON)
+
+
+@register
+class PlaintextPassword(_PasswordRule):
+    """Passwords stored or compared in plaintext.
+
+    ## What it does
+    Finds passwords kept as typed: `User(password=form.password.data)`,
+    `user.password = request.form["password"]`, comparisons like
+    `user.password == request.form["password"]`, queries that look users up
+    by password (`filter_by(password=...)`, `filter(User.password == ...)`,
+    `WHERE password = ?`) and SQL `INSERT`/`UPDATE` statements that write a
+    password column from a parameter or a literal.
+
+    ## Why is this bad?
+    Anyone who reads the database (a backup, an SQL injection, a curious
+    admin) gets every password, and users reuse passwords on other sites.
+
+    ## Example
+    ```python
+    db.execute("INSERT INTO users (username, password) VALUES (?, ?)", (username, password))
+    ...
+    user = db.execute("SELECT id FROM users WHERE username = ? AND password = ?", (username, password)).fetchone()
+    ```
+
+    ## Use instead
+    ```python
+    db.execute("INSERT INTO users (username, password) VALUES (?, ?)", (username, generate_password_hash(password)))
+    ...
+    user = db.execute("SELECT id, password FROM users WHERE username = ?", (username,)).fetchone()
+    if user is not None and not check_password_hash(user["password"], password):
+        user = None
+    ```
+    The fix changes every store and check site of the project at once; if
+    one of them cannot be rewritten (e.g. a query still built by string
+    formatting: parameterize it first, H301), none is, and the findings say
+    why. When the password column is declared shorter than werkzeug's
+    default hash, `method="pbkdf2:sha256"` (103 characters) is used.
+
+    ## Fix safety
+    Always review: passwords already stored in plaintext stop working until
+    they are hashed once (a short migration: hash every stored value with
+    `generate_password_hash`), which the fix's notes describe.
+
+    ## References
+    - https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
+    - https://werkzeug.palletsprojects.com/en/latest/utils/#werkzeug.security.generate_password_hash
+    - CWE-256: Plaintext Storage of a Password
+    """
+
+    code = "H501"
+    name = "plaintext-password"
+    category = "password"
+    severity = Severity.HIGH
+    confidence = Confidence.MEDIUM
+    cwe = 256
+
+    VALID = [
+        "from flask import Flask, request\nfrom werkzeug.security import check_password_hash, generate_password_hash\n"
+        "app = Flask(__name__)\n@app.post('/r')\ndef r():\n    u = User(name='x', password=generate_password_hash(request.form['password']))\n"
+        "    ok = check_password_hash(u.password, request.form['password'])\n    return str(ok)\n",
+        # a password policy check is not storage
+        "from flask import Flask, request\napp = Flask(__name__)\n@app.post('/r')\ndef r():\n"
+        "    if request.form['password'] != request.form['confirm']:\n        return 'mismatch'\n    return 'ok'\n",
+    ]
+    INVALID = [
+        # SQLAlchemy-style: store and check change together
+        Example(
+            "from flask import Flask, request\napp = Flask(__name__)\n\n@app.post('/register')\ndef register():\n"
+            "    user = User(name=request.form['name'], password=request.form['password'])  # new account\n"
+            "    save(user)\n    return 'ok'\n\n@app.post('/login')\ndef login():\n"
+            "    user = User.query.filter_by(name=request.form['name'], password=request.form['password']).first()\n"
+            "    if user is None:\n        return 'no', 401\n    return 'hi'\n",
+            "from flask import Flask, request\nfrom werkzeug.security import check_password_hash, generate_password_hash\n\n"
+            "app = Flask(__name__)\n\n@app.post('/register')\ndef register():\n"
+            "    user = User(name=request.form['name'], password=generate_password_hash(request.form['password']))  # new account\n"
+            "    save(user)\n    return 'ok'\n\n@app.post('/login')\ndef login():\n"
+            "    user = User.query.filter_by(name=request.form['name']).first()\n"
+            "    if user is not None and not check_password_hash(user.password, request.form['password']):\n"
+            "        user = None\n"
+            "    if user is None:\n        return 'no', 401\n    return 'hi'\n",
+            findings=2, unsafe=True,
+        ),
+        # sqlite3: seed data, a parameterized insert and a parameterized login query
+        Example(
+            "import sqlite3\nfrom flask import Flask, request\napp = Flask(__name__)\n\ndef seed(db):\n"
+            "    db.execute(\"INSERT INTO users (username, password) VALUES ('ann', 'ann-pw')\")\n\n"
+            "@app.post('/register')\ndef register():\n    db = sqlite3.connect('x.db')\n"
+            "    db.execute('INSERT INTO users (username, password) VALUES (?, ?)', (request.form['u'], request.form['p']))\n"
+            "    return 'ok'\n\n@app.post('/login')\ndef login():\n    db = sqlite3.connect('x.db')\n"
+            "    row = db.execute('SELECT id FROM users WHERE username = ? AND password = ?',\n"
+            "                     (request.form['u'], request.form['p'])).fetchone()\n"
+            "    return 'hi' if row else ('no', 401)\n",
+            "import sqlite3\nfrom flask import Flask, request\nfrom werkzeug.security import check_password_hash, "
+            "generate_password_hash\n\napp = Flask(__name__)\n\ndef seed(db):\n"
+            "    db.execute(\"INSERT INTO users (username, password) VALUES ('ann', ?)\", (generate_password_hash(\"ann-pw\"),))\n\n"
+            "@app.post('/register')\ndef register():\n    db = sqlite3.connect('x.db')\n"
+            "    db.execute('INSERT INTO users (username, password) VALUES (?, ?)', (request.form['u'], "
+            "generate_password_hash(request.form['p'])))\n"
+            "    return 'ok'\n\n@app.post('/login')\ndef login():\n    db = sqlite3.connect('x.db')\n"
+            "    row = db.execute('SELECT id, password FROM users WHERE username = ?',\n"
+            "                     (request.form['u'],)).fetchone()\n"
+            "    if row is not None and not check_password_hash(row[1], request.form['p']):\n        row = None\n"
+            "    return 'hi' if row else ('no', 401)\n",
+            findings=3, unsafe=True,
+        ),
+        # the login query is built by formatting: nothing is changed until it is parameterized
+        Example(
+            "import sqlite3\nfrom flask import Flask, request\napp = Flask(__name__)\n@app.post('/login')\ndef login():\n"
+            "    db = sqlite3.connect('x.db')\n    p = request.form['password']\n"
+            "    row = db.execute(f\"SELECT id FROM users WHERE password = '{p}'\").fetchone()\n    return str(row)\n"
+            "@app.post('/register')\ndef register():\n    u = User(password=request.form['password'])\n    return 'ok'\n",
+            None, findings=2,
+        ),
+    ]
+    triggers = ()
+
+
+@register
+class WeakPasswordHash(_PasswordRule):
+    """Passwords hashed with MD5, SHA-1 or an unsalted SHA-2.
+
+    ## What it does
+    Finds `hashlib.md5(...)`, `hashlib.sha1(...)` (and `hashlib.new("md5",
+    ...)`) digests of passwords, and unsalted `sha256`/`sha512`/... digests
+    of `password.encode()`, where they are stored (`self.password_hash =
+    ...`) or compared (`self.password_hash == ...`, `hmac.compare_digest`).
+
+    ## Why is this bad?
+    These hashes are fast and unsalted: a GPU tries billions of guesses a
+    second, and precomputed tables crack common passwords instantly. Equal
+    passwords have equal hashes, so one cracked hash reveals all of them.
+
+    ## Example
+    ```python
+    def set_password(self, password):
+        self.password_hash = hashlib.md5(password.encode()).hexdigest()
+
+    def check_password(self, password):
+        return self.password_hash == hashlib.md5(password.encode()).hexdigest()
+    ```
+
+    ## Use instead
+    ```python
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+    ```
+    Store and check sites change together. When the hash column is declared
+    shorter than werkzeug's default scrypt hash (162 characters),
+    `method="pbkdf2:sha256"` (103 characters) is used so the schema keeps
+    working; widen the column to use the default.
+
+    ## Fix safety
+    Always review: existing digests cannot be converted. Users need a
+    password reset, or keep the old check for a transition period and
+    re-hash on the next successful login (the fix's notes describe it).
+
+    ## References
+    - https://cheatsheetseries.owasp.org/cheatsheets/Password_Storage_Cheat_Sheet.html
+    - https://werkzeug.palletsprojects.com/en/latest/utils/#werkzeug.security.generate_password_hash
+    - CWE-916: Use of Password Hash With Insufficient Computational Effort
+    """
+
+    code = "H502"
+    name = "weak-password-hash"
+    category = "password"
+    severity = Severity.HIGH
+    confidence = Confidence.HIGH
+    cwe = 916
+
+    VALID = [
+        "import hashlib\nfrom flask import Flask\napp = Flask(__name__)\n"
+        "def etag(body):\n    return hashlib.md5(body).hexdigest()\n",
+        "import hashlib\nfrom flask import Flask\napp = Flask(__name__)\n"
+        "def token_digest(token):\n    return hashlib.sha256(token.encode()).hexdigest()\n",
+    ]
+    INVALID = [
+        Example(
+            {
+                "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+                "models.py": "import hashlib\n\nfrom flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n\n\n"
+                             "class User(db.Model):\n    password_hash = db.Column(db.String(128), nullable=False)\n\n"
+                             "    def set_password(self, password):\n"
+                             "        self.password_hash = hashlib.md5(password.encode()).hexdigest()  # legacy\n\n"
+                             "    def check_password(self, password):\n"
+                             "        return self.password_hash == hashlib.md5(password.encode()).hexdigest()\n",
+            },
+            {
+                "models.py": "from flask_sqlalchemy import SQLAlchemy\n"
+                             "from werkzeug.security import check_password_hash, generate_password_hash\n\n"
+                             "db = SQLAlchemy()\n\n\n"
+                             "class User(db.Model):\n    password_hash = db.Column(db.String(128), nullable=False)\n\n"
+                             "    def set_password(self, password):\n"
+                             "        self.password_hash = generate_password_hash(password, method=\"pbkdf2:sha256\")  # legacy\n\n"
+                             "    def check_password(self, password):\n"
+                             "        return check_password_hash(self.password_hash, password)\n",
+            },
+            findings=2, unsafe=True,
+        ),
+        # a helper that returns the digest: reported, not rewritten
+        Example(
+            "import hashlib\nfrom flask import Flask\napp = Flask(__name__)\n"
+            "def hash_password(pw, salt):\n    return hashlib.sha1((salt + pw).encode()).hexdigest()\n",
+            None,
+        ),
+    ]
+    triggers = ()
