@@ -445,11 +445,20 @@ def calls_within(node: cst.CSTNode) -> list[cst.Call]:
 
 
 def names_in(node: cst.CSTNode) -> set[str]:
+    """Variable names read or bound (not attribute names or keyword-argument names)."""
     out = set()
 
     class V(cst.CSTVisitor):
         def visit_Name(self, n):
             out.add(n.value)
+
+        def visit_Attribute(self, n):
+            n.value.visit(self)
+            return False
+
+        def visit_Arg(self, n):
+            n.value.visit(self)
+            return False
 
     node.visit(V())
     return out

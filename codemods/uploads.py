@@ -13,7 +13,7 @@ from hardener.rules import Example, Rule, register
 from ._flaskapi import facts_or_imports, string_list
 from ._flow import (callee_name, functions_in, names_in, parent_map, enclosing, request_attr, request_names,
                     rewrite)
-from ._webapp import production_apps, unique_name
+from ._webapp import production_apps
 
 MAX_UPLOAD = "16 * 1024 * 1024"
 FILE_SOURCES = {"files"}
@@ -197,6 +197,16 @@ def _allowed_check(module: cst.Module, func: cst.FunctionDef, name: str) -> str 
     return f'{name}.rsplit(".", 1)[-1].lower() not in ALLOWED_EXTENSIONS'
 
 
+def _free_name(func: cst.FunctionDef, wanted: str) -> str:
+    """A name the view does not use yet (any name it mentions, local or global)."""
+    used = names_in(func)
+    name, i = wanted, 2
+    while name in used:
+        name = f"{wanted}{i}"
+        i += 1
+    return name
+
+
 def _calls(node):
     out = []
 
@@ -345,7 +355,7 @@ class UploadUnsafeFilename(Rule):
             handler = _empty_name_handler(save.func, save.file_var, module)
             uses_abort = handler is None
             imports = [("werkzeug.utils", "secure_filename")] + ([("flask", "abort")] if uses_abort else [])
-            name = save.derived_target or unique_name(module, "filename")
+            name = save.derived_target or _free_name(save.func, "filename")
             check = f"not {name}"
             refused = _allowed_check(module, save.func, name)
             if refused is not None:

@@ -1,0 +1,118 @@
+"""H401 upload-unsafe-filename and H402 upload-size-unlimited beyond their examples."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+from rewrite_helpers import APP, findings, fix, fix_twice, project
+
+
+def test_flask_docs_pattern_is_left_alone(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        from werkzeug.utils import secure_filename
+        ALLOWED_EXTENSIONS = {"txt"}
+        def allowed_file(filename):
+            return "." in filename and filename.rsplit(".", 1)[1].lower() in ALLOWED_EXTENSIONS
+        @app.route("/", methods=["POST"])
+        def upload_file():
+            file = request.files["file"]
+            if file.filename == "":
+                return "no file", 400
+            if file and allowed_file(file.filename):
+                filename = secure_filename(file.filename)
+                file.save(os.path.join("uploads", filename))
+            return "ok"
+    """)
+    assert findings(root, "H401") == []
+
+
+def test_view_that_already_checks_extensions_gets_no_second_check(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        ALLOWED_EXTENSIONS = {"txt"}
+        def allowed_file(filename):
+            return filename.rsplit(".", 1)[-1] in ALLOWED_EXTENSIONS
+        @app.post("/up")
+        def up():
+            f = request.files["f"]
+            if not allowed_file(f.filename):
+                return "bad", 400
+            f.save(os.path.join("uploads", f.filename))
+            return "ok"
+    """)
+    texts, left = fix(root, "H401")
+    app = texts["app.py"]
+    assert "filename = secure_filename(f.filename)\n    if not filename:\n        abort(400)\n" in app
+    assert "not allowed_file(filename)" not in app
+    assert left == []
+
+
+def test_name_used_in_two_steps_and_idempotent(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        @app.post("/up")
+        def up():
+            upload = request.files.get("doc")
+            base = upload.filename  # as sent
+            dest = os.path.join("/srv/files", base)
+            upload.save(dest)
+            return base
+    """)
+    files = fix_twice(root, "H401")
+    app = files["app.py"]
+    assert "base = secure_filename(upload.filename)  # as sent\n    if not base:\n        abort(400)\n" in app
+    assert "from werkzeug.utils import secure_filename" in app
+
+
+def test_fixed_view_keeps_uploads_inside_the_folder(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.root_path, "a", "b", "uploads")
+        @app.post("/up")
+        def up():
+            file = request.files["file"]
+            os.makedirs(app.config["UPLOAD_FOLDER"], exist_ok=True)
+            file.save(os.path.join(app.config["UPLOAD_FOLDER"], file.filename))
+            return "saved"
+    """)
+    fix_twice(root, "H401")
+    probe = (
+        "import io, os, sys\nsys.path.insert(0, '.')\nfrom app import app\nc = app.test_client()\n"
+        "for name in ('../../evil.txt', 'ok.txt', '..'):\n"
+        "    r = c.post('/up', data={'file': (io.BytesIO(b'x'), name)}, content_type='multipart/form-data')\n"
+        "    print(name, r.status_code)\n"
+        "print(os.path.exists('a/evil.txt'), os.path.exists('a/b/uploads/evil.txt'), os.path.exists('a/b/uploads/ok.txt'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["../../evil.txt 200", "ok.txt 200", ".. 400", "False True True"]
+
+
+def test_max_content_length_goes_into_the_update_call(tmp_path):
+    root = project(tmp_path, APP + """
+        app.config.update(UPLOAD_FOLDER="up", TESTING=False)
+        @app.post("/up")
+        def up():
+            request.files["f"].save("up/x")
+            return ""
+    """)
+    texts, left = fix(root, "H402", unsafe=False)
+    assert 'app.config.update(UPLOAD_FOLDER="up", TESTING=False, MAX_CONTENT_LENGTH=16 * 1024 * 1024)' in texts["app.py"]
+    assert left == []
+
+
+def test_max_content_length_set_anywhere_counts(tmp_path):
+    root = project(tmp_path, {
+        "app.py": APP + "from settings import Base\napp.config.from_object(Base)\n"
+                        "@app.post('/up')\ndef up():\n    return str(len(request.files))\n",
+        "settings.py": "class Base:\n    DEBUG = False\nclass ProductionConfig(Base):\n    MAX_CONTENT_LENGTH = 10\n",
+    })
+    assert findings(root, "H402") == []
+
+
+def test_no_uploads_no_finding(tmp_path):
+    root = project(tmp_path, APP + "@app.post('/f')\ndef f():\n    return request.form['files']\n")
+    assert findings(root, "H402") == []

@@ -1,0 +1,105 @@
+"""H311-H315 (template injection and XSS) beyond their examples."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hardener.models import Safety
+
+from rewrite_helpers import APP, findings, fix, fix_twice, project
+
+RTS = "from flask import Flask, request, render_template_string\napp = Flask(__name__)\n"
+
+
+@pytest.mark.parametrize("expr,expected", [
+    ('"<p>{}</p>".format(name)', '"<p>{{ name }}</p>", name=name'),
+    ('"<p>" + name + "</p>"', '"<p>{{ name }}</p>", name=name'),
+    ('"<p>%s</p>" % name', '"<p>{{ name }}</p>", name=name'),
+    ("f'<p>{name.upper()} \\'{n}\\'</p>'", "'<p>{{ value }} \\'{{ n }}\\'</p>', value=name.upper(), n=n"),
+])
+def test_formatting_shapes(tmp_path, expr, expected):
+    root = project(tmp_path, RTS + f"@app.get('/p')\ndef p():\n    name = request.args['n']\n    n = 1\n"
+                                 f"    return render_template_string({expr})\n")
+    texts, left = fix(root, "H311")
+    assert f"render_template_string({expected})" in texts["app.py"]
+    assert left == []
+
+
+def test_unsupported_format_spec_is_reported_without_fix(tmp_path):
+    root = project(tmp_path, RTS + "@app.get('/p')\ndef p():\n    x = request.args['x']\n"
+                                 "    return render_template_string(f'<p>{x!r}</p>')\n")
+    (found,) = findings(root, "H311")
+    assert found.fix is None
+
+
+def test_variable_read_twice_is_not_rewritten(tmp_path):
+    root = project(tmp_path, RTS + "@app.get('/p')\ndef p():\n    x = request.args['x']\n    page = f'<p>{x}</p>'\n"
+                                 "    log(page)\n    return render_template_string(page)\n")
+    (found,) = findings(root, "H311")
+    assert found.fix is None
+
+
+def test_safety_depends_on_where_values_come_from(tmp_path):
+    root = project(tmp_path, RTS + "@app.get('/a')\ndef a():\n    return render_template_string(f'<p>{request.args[\"q\"]}</p>')\n"
+                                 "@app.get('/b')\ndef b():\n    html = load_snippet()\n"
+                                 "    return render_template_string(f'<div>{html}</div>')\n")
+    a, b = sorted(findings(root, "H311"), key=lambda f: f.line)
+    assert a.fix.safety is Safety.SAFE
+    assert b.fix.safety is Safety.REVIEW and b.fix.reason
+
+
+def test_fixed_hello_page_behaves(tmp_path):
+    root = project(tmp_path, RTS + "@app.get('/hello')\ndef hello():\n    name = request.args.get('name', 'stranger')\n"
+                                 "    return render_template_string(f\"<h1>Hello {name}!</h1>\")\n")
+    fix_twice(root, "H311")
+    probe = ("import sys\nsys.path.insert(0, '.')\nfrom app import app\nc = app.test_client()\n"
+             "for n in ('Ada', '{{7*7}}', '<i>x</i>'):\n    print(c.get('/hello', query_string={'name': n}).get_data(as_text=True))\n"
+             "print(c.get('/hello').get_data(as_text=True))\n")
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.stdout.splitlines() == ["<h1>Hello Ada!</h1>", "<h1>Hello {{7*7}}!</h1>",
+                                       "<h1>Hello &lt;i&gt;x&lt;/i&gt;!</h1>", "<h1>Hello stranger!</h1>"], out.stderr
+
+
+def test_markup_fix_escapes_values_and_keeps_markup(tmp_path):
+    root = project(tmp_path, APP + "from markupsafe import Markup\n"
+                                   "def badge(name, n):\n    return Markup(f'<b>{name}</b> {{x}} {n:03d}')\n")
+    texts = fix_twice(root, "H312")
+    assert "Markup('<b>{}</b> {{x}} {:03d}').format(name, n)" in texts["app.py"]
+    ns = {}
+    exec(texts["app.py"].split("def badge")[0].replace(APP, "") + "def badge" + texts["app.py"].split("def badge")[1], ns)
+    assert str(ns["badge"]("<script>", 7)) == "<b>&lt;script&gt;</b> {x} 007"
+
+
+def test_autoescape_on_the_import_alias(tmp_path):
+    root = project(tmp_path, APP + "from jinja2 import Environment as Env\nenv = Env(\n    loader=None,\n)\n")
+    (found,) = findings(root, "H314")
+    assert found.fix.safety is Safety.REVIEW
+    texts = fix_twice(root, "H314")
+    assert "autoescape=select_autoescape()" in texts["app.py"]
+
+
+@pytest.mark.parametrize("template,count", [
+    ("{{ comment.text | safe }}", 1),
+    ("{{ request.args.get('q')|safe }}", 1),
+    ("{{ data|tojson|safe }}", 0),
+    ("{{ 'x'|safe }}", 0),
+    ("{% autoescape false %}{{ user.bio }}{% endautoescape %}", 1),
+    ("{% autoescape true %}{{ user.bio }}{% endautoescape %}", 0),
+])
+def test_safe_filter_shapes(tmp_path, template, count):
+    root = project(tmp_path, {"app.py": APP, "templates/t.html": "<div>\n" + template + "\n</div>\n"})
+    found = findings(root, "H313")
+    assert len(found) == count
+    for f in found:
+        assert (f.path, f.line) == ("templates/t.html", 2) and f.fix is None
+
+
+def test_html_in_view_through_variable_and_tuple(tmp_path):
+    root = project(tmp_path, APP + "@app.get('/a')\ndef a():\n    page = '<p>%s</p>' % request.args['q']\n"
+                                   "    return page, 200\n"
+                                   "@app.get('/b')\ndef b():\n    return f'{request.args[\"q\"]} items'\n")
+    (found,) = findings(root, "H315")
+    assert found.line == 6 and "request.args['q']" in found.message and found.fix is None
