@@ -7,7 +7,7 @@ import re
 
 import libcst as cst
 
-from hardener.fixkit import ChangeBuilder, add_imports
+from hardener.fixkit import ChangeBuilder, StaleFixError, add_imports
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import dotted_name, is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
@@ -290,6 +290,9 @@ class OpenRedirect(Rule):
                 top = _top_package(project, file.path)
                 path = f"{top}/{HELPER_MODULE}.py"
                 if builder.current(path) is not None:
+                    if path not in project.python:
+                        # another fix of this run created it: compute again on the next scan
+                        raise StaleFixError(f"{path} was created since the scan")
                     raise FixError(f"{path} exists and does not define {HELPER}()")
                 text = ('"""Redirect targets from the request: same-site relative URLs only."""\n\n'
                         "from urllib.parse import urlsplit\n\n\n" + helper_source())

@@ -122,6 +122,7 @@ class Rule:
 
 
 _REGISTRY: dict[str, type[Rule]] = {}
+_LOADED = False
 CODE_RE = re.compile(r"^H\d{3}$")
 
 
@@ -134,10 +135,13 @@ def register(cls: type[Rule]) -> type[Rule]:
 
 def all_rules() -> list[type[Rule]]:
     """Every registered rule, sorted by code (imports the rule modules on first use)."""
-    if not _REGISTRY:
+    global _LOADED
+    if not _LOADED:
+        # every module, even when one was imported directly before (and registered its rule)
         package = importlib.import_module("hardener_codemods")
         for name in package.RULE_MODULES:
             importlib.import_module(f"hardener_codemods.{name}")
+        _LOADED = True
     return [_REGISTRY[c] for c in sorted(_REGISTRY)]
 
 

@@ -1,0 +1,149 @@
+"""H501 plaintext-password and H502 weak-password-hash beyond their examples:
+store and check sites change together or not at all, composition with the
+SQL rule's parameterized queries, column widths, and that logins still work."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from hardener.models import Safety
+
+from rewrite_helpers import findings, fix, fix_twice, project
+
+SQLITE_APP = """\
+import sqlite3
+from flask import Flask, request, session
+app = Flask(__name__)
+app.secret_key = "test"
+
+
+def get_db():
+    db = sqlite3.connect("users.db")
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def init_db():
+    db = get_db()
+    db.execute("CREATE TABLE IF NOT EXISTS users (id INTEGER PRIMARY KEY, username TEXT UNIQUE, password TEXT)")
+    db.execute("INSERT INTO users (username, password) VALUES ('alice', 'alice-pw')")
+    db.commit()
+
+
+@app.post("/register")
+def register():
+    db = get_db()
+    db.execute("INSERT INTO users (username, password) VALUES (?, ?)", (request.form["u"], request.form["p"]))
+    db.commit()
+    return "ok"
+
+
+@app.post("/login")
+def login():
+    username = request.form["u"]
+    password = request.form["p"]
+    user = get_db().execute(
+        LOGIN_QUERY
+    ).fetchone()
+    if user is None:
+        return "no", 401
+    return "hi " + user["username"]
+"""
+FORMATTED = """f"SELECT id, username FROM users WHERE username = '{username}' AND password = '{password}'\""""
+PARAMETERIZED = '"SELECT id, username FROM users WHERE username = ? AND password = ?", (username, password)'
+
+
+def test_login_query_built_by_formatting_blocks_every_site(tmp_path):
+    root = project(tmp_path, SQLITE_APP.replace("LOGIN_QUERY", FORMATTED))
+    found = findings(root, "H501")
+    assert len(found) == 3 and all(f.fix is None for f in found)
+    assert any("parameterize it first (H301)" in f.message for f in found)
+    assert any("cannot be rewritten" in f.message for f in found)
+
+
+def test_parameterized_login_composes_and_logins_work(tmp_path):
+    root = project(tmp_path, SQLITE_APP.replace("LOGIN_QUERY", PARAMETERIZED))
+    found = findings(root, "H501")
+    assert len(found) == 3
+    assert all(f.fix.safety is Safety.REVIEW and f.fix.reason for f in found)
+    # without --unsafe-fixes nothing changes
+    texts, left = fix(root, "H501", unsafe=False)
+    assert texts == {} and len(left) == 3
+    texts = fix_twice(root, "H501")
+    app = texts["app.py"]
+    assert '"SELECT id, username, password FROM users WHERE username = ?", (username,)' in app
+    assert 'if user is not None and not check_password_hash(user["password"], password):\n        user = None\n' in app
+    assert "VALUES ('alice', ?)\", (generate_password_hash(\"alice-pw\"),))" in app
+    assert '(request.form["u"], generate_password_hash(request.form["p"])))' in app
+    probe = (
+        "import sys, sqlite3\nsys.path.insert(0, '.')\nimport app as m\nm.init_db()\nc = m.app.test_client()\n"
+        "print(c.post('/login', data={'u': 'alice', 'p': 'alice-pw'}).status_code)\n"
+        "print(c.post('/login', data={'u': 'alice', 'p': 'x'}).status_code)\n"
+        "print(c.post('/login', data={'u': \"alice' --\", 'p': ''}).status_code)\n"
+        "print(c.post('/register', data={'u': 'bo', 'p': 'bo-pw'}).status_code)\n"
+        "print(c.post('/login', data={'u': 'bo', 'p': 'bo-pw'}).status_code)\n"
+        "rows = dict(sqlite3.connect('users.db').execute('SELECT username, password FROM users'))\n"
+        "print(all(v.startswith('scrypt:') for v in rows.values()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.stdout.split() == ["200", "401", "401", "200", "200", "True"], out.stderr
+
+
+def test_store_without_any_check_site_is_not_fixed(tmp_path):
+    root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
+                             "@app.post('/r')\ndef r():\n    user = User(email=request.form['e'], password=request.form['p'])\n"
+                             "    return 'ok'\n")
+    (found,) = findings(root, "H501")
+    assert found.fix is None and "could not find where passwords are checked" in found.message
+
+
+def test_compare_with_request_value(tmp_path):
+    root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
+                             "@app.post('/r')\ndef r():\n    u = User(password=request.form['password'])\n    return 'ok'\n"
+                             "@app.post('/l')\ndef l():\n    user = find(request.form['name'])\n"
+                             "    if user.password != request.form['password']:\n        return 'no'\n    return 'hi'\n")
+    texts = fix_twice(root, "H501")
+    assert "if not check_password_hash(user.password, request.form['password']):" in texts["app.py"]
+    assert "User(password=generate_password_hash(request.form['password']))" in texts["app.py"]
+
+
+def test_md5_across_files_and_wide_column_keeps_the_default_method(tmp_path):
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "models.py": "import hashlib\nfrom sqlalchemy import Column, String\nclass User:\n"
+                     "    pw_hash = Column(String(255))\n",
+        "auth.py": "import hashlib, hmac\n\ndef register(user, password):\n"
+                   "    user.pw_hash = hashlib.new('md5', password.encode('utf-8')).hexdigest()\n\n"
+                   "def login(user, password):\n"
+                   "    return hmac.compare_digest(user.pw_hash, hashlib.md5(password.encode()).hexdigest())\n",
+    })
+    assert len(findings(root, "H502")) == 2
+    texts = fix_twice(root, "H502")
+    auth = texts["auth.py"]
+    assert "user.pw_hash = generate_password_hash(password)\n" in auth
+    assert "return check_password_hash(user.pw_hash, password)\n" in auth
+    assert "hashlib" not in auth  # its last use is gone, so is the import
+    compile(auth, "auth.py", "exec")
+
+
+def test_narrow_column_refuses(tmp_path):
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "models.py": "import hashlib\nfrom flask_sqlalchemy import SQLAlchemy\ndb = SQLAlchemy()\nclass User(db.Model):\n"
+                     "    password_hash = db.Column(db.String(64))\n"
+                     "    def set_password(self, p):\n        self.password_hash = hashlib.sha256(p.encode()).hexdigest()\n"
+                     "    def check_password(self, p):\n        return hashlib.sha256(p.encode()).hexdigest() == self.password_hash\n",
+    })
+    found = findings(root, "H502")
+    assert len(found) == 2 and all(f.fix is None for f in found)
+    assert "widen it" in found[0].message
+
+
+def test_salted_sha256_and_non_password_digests_are_not_reported(tmp_path):
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "util.py": "import hashlib\ndef h(salt, password):\n    return hashlib.sha256((salt + password).encode()).hexdigest()\n"
+                   "def etag(data):\n    return hashlib.md5(data).hexdigest()\n",
+    })
+    assert findings(root, "H502") == []

@@ -1,0 +1,86 @@
+"""H411 open-redirect beyond its examples: the helper's behaviour, reuse of an
+existing helper, defaults, and idempotence."""
+
+from __future__ import annotations
+
+import pytest
+
+from hardener_codemods.redirects import helper_source
+
+from rewrite_helpers import APP, findings, fix, fix_twice, project
+
+RED = "from flask import Flask, redirect, request, url_for\napp = Flask(__name__)\n"
+
+
+@pytest.fixture(scope="module")
+def helper():
+    ns = {}
+    exec("from urllib.parse import urlsplit\n" + helper_source(), ns)
+    return ns["safe_redirect_target"]
+
+
+@pytest.mark.parametrize("target,expected", [
+    ("/profile", "/profile"),
+    ("/cart?item=2#top", "/cart?item=2#top"),
+    ("https://evil.example", "/home"),
+    ("//evil.example/x", "/home"),
+    ("/\\evil.example", "/home"),
+    ("\\\\evil.example", "/home"),
+    ("javascript:alert(1)", "/home"),
+    (" /profile", "/home"),
+    ("/\t/evil.example", "/home"),
+    ("http:/evil.example", "/home"),
+    ("profile", "/home"),
+    ("", "/home"),
+    (None, "/home"),
+])
+def test_helper_allows_only_same_site_relative_urls(helper, target, expected):
+    assert helper(target, "/home") == expected
+
+
+def test_default_from_get_and_idempotent(tmp_path):
+    root = project(tmp_path, RED + "@app.get('/go')\ndef go():\n"
+                                   "    return redirect(request.args.get('to', url_for('index')))\n")
+    texts = fix_twice(root, "H411")
+    assert "redirect(safe_redirect_target(request.args.get('to', url_for('index')), url_for('index')))" in texts["app.py"]
+    assert texts["app.py"].count("def safe_redirect_target") == 1
+
+
+def test_fallback_with_local_names_is_not_copied(tmp_path):
+    root = project(tmp_path, RED + "@app.post('/save/<int:i>')\ndef save(i):\n    nxt = request.form['next']\n"
+                                   "    if nxt:\n        return redirect(nxt)\n    return redirect(url_for('item', id=i))\n")
+    texts, left = fix(root, "H411")
+    assert "return redirect(safe_redirect_target(nxt, \"/\"))" in texts["app.py"]
+    assert left == []
+
+
+def test_existing_helper_elsewhere_is_imported(tmp_path):
+    root = project(tmp_path, {
+        "web/__init__.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "web/util.py": "from urllib.parse import urlsplit\n\n\n" + helper_source(),
+        "web/views.py": "from flask import redirect, request\nfrom web import app\n"
+                        "@app.get('/x')\ndef x():\n    return redirect(request.values.get('u'))\n",
+    })
+    texts, left = fix(root, "H411")
+    assert set(texts) == {"web/views.py"}
+    assert "from web.util import safe_redirect_target" in texts["web/views.py"]
+
+
+def test_two_blueprints_share_one_helper_module(tmp_path):
+    bp = ("from flask import Blueprint, redirect, request\nbp = Blueprint('{n}', __name__)\n"
+          "@bp.get('/{n}')\ndef view():\n    return redirect(request.args['next'])\n")
+    root = project(tmp_path, {
+        "app/__init__.py": "from flask import Flask\n\ndef create_app():\n    app = Flask(__name__)\n    return app\n",
+        "app/a.py": bp.format(n="a"),
+        "app/b.py": bp.format(n="b"),
+    })
+    texts = fix_twice(root, "H411")
+    assert set(texts) == {"app/a.py", "app/b.py", "app/safe_redirect.py"}
+    for path in ("app/a.py", "app/b.py"):
+        assert "from app.safe_redirect import safe_redirect_target" in texts[path]
+
+
+def test_redirect_of_session_or_constant_is_fine(tmp_path):
+    root = project(tmp_path, RED + "@app.get('/a')\ndef a():\n    page = request.args.get('page', '1')\n"
+                                   "    return redirect(url_for('list', page=page))\n")
+    assert findings(root, "H411") == []
