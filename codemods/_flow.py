@@ -159,6 +159,33 @@ def tainted_names(func: cst.FunctionDef, req: set[str], sources: set[str],
     return tainted
 
 
+def assignment_of(func: cst.FunctionDef, name: str) -> tuple[cst.Assign, cst.SimpleStatementLine] | None:
+    """The only assignment to ``name`` in ``func``, when ``name`` is read exactly once."""
+    assigns = []
+    reads = 0
+
+    class V(cst.CSTVisitor):
+        def visit_SimpleStatementLine(self, node):
+            for small in node.body:
+                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
+                    if any(isinstance(t, cst.Name) and t.value == name for t in targets):
+                        assigns.append((small, node))
+
+        def visit_Name(self, node):
+            nonlocal reads
+            if node.value == name:
+                reads += 1
+
+    func.body.visit(V())
+    if len(assigns) != 1 or not isinstance(assigns[0][0], cst.Assign) or len(assigns[0][0].targets) != 1:
+        return None
+    if reads != 2:  # the target itself and the one read
+        return None
+    return assigns[0]
+
+
+
 # --------------------------------------------------------------------------- formatted strings
 
 

@@ -20,8 +20,8 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REQUEST_SOURCES, callee_name, enclosing, formatted, parent_map, request_names, rewrite,
-                    string_literal, uses)
+from ._flow import (REQUEST_SOURCES, assignment_of, callee_name, enclosing, formatted, parent_map,
+                    request_names, rewrite, string_literal, uses)
 
 PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
@@ -191,19 +191,35 @@ def _param_slot(params: cst.BaseExpression | None, index: int, name: str | None)
 # --------------------------------------------------------------------------- H501 sites
 
 
+def _names_assigned_hashes(module: cst.Module) -> set[str]:
+    """Names that some assignment in the module binds to a hashing call."""
+    out: set[str] = set()
+
+    class V(cst.CSTVisitor):
+        def visit_Assign(self, node: cst.Assign) -> None:
+            if _is_hashing_call(node.value):
+                for target in node.targets:
+                    if isinstance(target.target, cst.Name):
+                        out.add(target.target.value)
+
+    module.visit(V())
+    return out
+
+
 class _PlainFinder(cst.CSTVisitor):
     def __init__(self, file, facts, req, parents):
         self.file, self.facts, self.req, self.parents = file, facts, req, parents
         self.sites: list[Site] = []
         self.row_factory = b"row_factory" in file.data
+        self.hashed_names = _names_assigned_hashes(file.module)
 
     # -- helpers
     def _plain_value(self, node: cst.BaseExpression) -> bool:
         """A value that is the password as typed: request data, form.password.data, a variable named so."""
         if node is None or _is_hashing_call(node) or string_value(node) is not None:
             return False
-        if isinstance(node, cst.Name) and node.value in ("None", "True", "False"):
-            return False
+        if isinstance(node, cst.Name) and (node.value in ("None", "True", "False") or node.value in self.hashed_names):
+            return False  # a constant, or a variable that holds a hash
         if uses(node, self.req, REQUEST_SOURCES).request:
             return True
         code = self.file.code_for(node)
@@ -310,6 +326,13 @@ class _PlainFinder(cst.CSTVisitor):
             return
         sql_node = call.args[0].value
         params = call.args[1].value if len(call.args) > 1 and call.args[1].keyword is None else None
+        if isinstance(sql_node, cst.Name):
+            # query = "..."; db.execute(query, params)
+            func = enclosing(call, self.parents, (cst.FunctionDef,))
+            found = assignment_of(func, sql_node.value) if func is not None else None
+            if found is None:
+                return
+            sql_node = found[0].value
         text = _sql_literal(sql_node)
         if text is None:
             fmt = formatted(sql_node)

@@ -15,8 +15,8 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports, views_in
-from ._flow import (REQUEST_SOURCES, Formatted, enclosing, formatted, functions_in, names_in, parent_map,
-                    request_names, rewrite, string_literal, tainted_names)
+from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, enclosing, formatted, functions_in, names_in,
+                    parent_map, request_names, rewrite, string_literal, tainted_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -48,32 +48,6 @@ def _scope_info(project, file):
     return cache[key][1:]
 
 
-def _assignment_of(func: cst.FunctionDef, name: str) -> tuple[cst.Assign, cst.SimpleStatementLine] | None:
-    """The only assignment to ``name`` in ``func``, when ``name`` is read exactly once."""
-    assigns = []
-    reads = 0
-
-    class V(cst.CSTVisitor):
-        def visit_SimpleStatementLine(self, node):
-            for small in node.body:
-                if isinstance(small, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
-                    targets = [t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target]
-                    if any(isinstance(t, cst.Name) and t.value == name for t in targets):
-                        assigns.append((small, node))
-
-        def visit_Name(self, node):
-            nonlocal reads
-            if node.value == name:
-                reads += 1
-
-    func.body.visit(V())
-    if len(assigns) != 1 or not isinstance(assigns[0][0], cst.Assign) or len(assigns[0][0].targets) != 1:
-        return None
-    if reads != 2:  # the target itself and the one read
-        return None
-    return assigns[0]
-
-
 def _formatted_arg(func, arg: cst.BaseExpression):
     """(Formatted, assignment statement or None) for a formatted string given
     directly or through a local variable assigned once and read once."""
@@ -81,7 +55,7 @@ def _formatted_arg(func, arg: cst.BaseExpression):
     if direct is not None:
         return direct, None
     if isinstance(arg, cst.Name) and func is not None:
-        found = _assignment_of(func, arg.value)
+        found = assignment_of(func, arg.value)
         if found is not None:
             value = formatted(found[0].value)
             if value is not None:
@@ -797,7 +771,7 @@ class HtmlBuiltInView(Rule):
                         continue
                 fmt, _ = _formatted_arg(func, body)
                 if fmt is None and isinstance(body, cst.Name):
-                    found = _assignment_of(func, body.value)
+                    found = assignment_of(func, body.value)
                     fmt = formatted(found[0].value) if found else None
                 if fmt is None or _literal_values(fmt):
                     continue

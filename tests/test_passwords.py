@@ -147,3 +147,54 @@ def test_salted_sha256_and_non_password_digests_are_not_reported(tmp_path):
                    "def etag(data):\n    return hashlib.md5(data).hexdigest()\n",
     })
     assert findings(root, "H502") == []
+
+
+def test_query_in_a_variable_and_a_hashed_variable(tmp_path):
+    root = project(tmp_path, """\
+        import sqlite3
+        from flask import Flask, request
+        from werkzeug.security import generate_password_hash
+        app = Flask(__name__)
+
+        @app.post("/register")
+        def register():
+            password = generate_password_hash(request.form["p"])
+            user = User(name=request.form["u"], password=password)
+            return "ok"
+
+        @app.post("/login")
+        def login():
+            db = sqlite3.connect("x.db")
+            query = "SELECT id FROM users WHERE password = ? AND username = ?"
+            row = db.execute(query, (request.form["p"], request.form["u"])).fetchone()
+            return "hi" if row else "no"
+    """)
+    (found,) = findings(root, "H501")  # the store site already hashes
+    assert found.line == 16 and found.fix is None
+    assert "could not find where passwords are stored" in found.message
+
+
+def test_login_query_in_a_variable_is_rewritten(tmp_path):
+    root = project(tmp_path, """\
+        import sqlite3
+        from flask import Flask, request
+        app = Flask(__name__)
+
+        @app.post("/register")
+        def register():
+            db = sqlite3.connect("x.db")
+            db.execute("INSERT INTO users (username, password) VALUES (?, ?)", (request.form["u"], request.form["p"]))
+            return "ok"
+
+        @app.post("/login")
+        def login():
+            db = sqlite3.connect("x.db")
+            query = "SELECT id FROM users WHERE password = ? AND username = ?"
+            row = db.execute(query, (request.form["p"], request.form["u"])).fetchone()
+            return "hi" if row else "no"
+    """)
+    texts = fix_twice(root, "H501")
+    app = texts["app.py"]
+    assert 'query = "SELECT id, password FROM users WHERE username = ?"\n' in app
+    assert 'row = db.execute(query, (request.form["u"],)).fetchone()\n' \
+           '    if row is not None and not check_password_hash(row[1], request.form["p"]):\n        row = None\n' in app
