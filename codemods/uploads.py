@@ -400,11 +400,21 @@ def _upload_sites(project):
         req = request_names(facts)
         found = []
 
+        def is_files(node) -> bool:
+            return isinstance(node, cst.Attribute) and node.attr.value == "files" \
+                and isinstance(node.value, cst.Name) and node.value.value in req
+
         class V(cst.CSTVisitor):
-            def visit_Attribute(self, node: cst.Attribute) -> bool:
-                if not found and node.attr.value == "files" and isinstance(node.value, cst.Name) and node.value.value in req:
-                    found.append(node)
-                return not found
+            # an upload is read: request.files["x"], .get / .getlist / .values / .items (not e.g. its class)
+            def visit_Subscript(self, node: cst.Subscript) -> None:
+                if not found and is_files(node.value):
+                    found.append(node.value)
+
+            def visit_Call(self, node: cst.Call) -> None:
+                func = node.func
+                if not found and isinstance(func, cst.Attribute) and is_files(func.value) \
+                        and func.attr.value in ("get", "getlist", "values", "items"):
+                    found.append(func.value)
 
         module.visit(V())
         if found:

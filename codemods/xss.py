@@ -15,8 +15,8 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports, views_in
-from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, enclosing, formatted, functions_in, names_in,
-                    parent_map, request_names, rewrite, string_literal, tainted_names)
+from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, callee_name, enclosing, formatted, functions_in,
+                    names_in, parent_map, request_names, rewrite, string_literal, tainted_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -63,8 +63,18 @@ def _formatted_arg(func, arg: cst.BaseExpression):
     return None, None
 
 
+ESCAPED = {"escape", "Markup", "url_for", "int", "len", "float", "quote", "quote_plus", "urlencode", "tojson",
+           "htmlsafe_json_dumps", "xmlattr"}
+
+
 def _literal_values(fmt: Formatted) -> bool:
     return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float)) for v in fmt.values)
+
+
+def _escaped_values(fmt: Formatted) -> bool:
+    """Every value is a literal or already escaped / not text (``escape(x)``, ``int(x)``, ``url_for(...)``)."""
+    return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float))
+               or (isinstance(v, cst.Call) and callee_name(v) in ESCAPED) for v in fmt.values)
 
 
 # --------------------------------------------------------------------------- H311
@@ -369,6 +379,9 @@ class MarkupFormattedString(Rule):
         APP + "from markupsafe import Markup\ndef bold(x):\n    return Markup('<b>{}</b>').format(x)\n",
         APP + "from markupsafe import Markup\nICON = Markup('<i class=\"icon\"></i>')\n",
         APP + "from markupsafe import Markup, escape\ndef bold(x):\n    return Markup('<b>%s</b>') % x\n",
+        # values escaped already
+        APP + "from markupsafe import Markup, escape\ndef meta(n, v):\n"
+              "    return Markup(f'<meta name=\"{escape(n)}\" content=\"{escape(v)}\">')\n",
     ]
     INVALID = [
         Example(
@@ -413,7 +426,7 @@ class MarkupFormattedString(Rule):
             t = taint.get(id(func)) if func is not None else None
             arg = call.args[0].value
             fmt = formatted(arg)
-            if fmt is not None and not _literal_values(fmt):
+            if fmt is not None and not _escaped_values(fmt):
                 tainted = t is not None and all(t.expr(v_) for v_ in fmt.values)
                 yield self.finding(file, call,
                                    "Markup() of a formatted string: the values are marked safe without being escaped",
@@ -773,7 +786,7 @@ class HtmlBuiltInView(Rule):
                 if fmt is None and isinstance(body, cst.Name):
                     found = assignment_of(func, body.value)
                     fmt = formatted(found[0].value) if found else None
-                if fmt is None or _literal_values(fmt):
+                if fmt is None or _escaped_values(fmt):
                     continue
                 literal = "".join(p.text for p in fmt.pieces if p.text is not None)
                 if not HTML_TAG.search(literal):
