@@ -21,7 +21,7 @@ from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
 from ._flow import (REQUEST_SOURCES, assignment_of, callee_name, enclosing, formatted, parent_map,
-                    request_names, rewrite, string_literal, uses)
+                    request_names, rewrite, string_literal, tainted_names, uses)
 
 PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
@@ -83,8 +83,13 @@ def _last_name(node: cst.BaseExpression) -> str | None:
 
 
 def _is_hashing_call(node) -> bool:
-    return isinstance(node, cst.Call) and "hash" in callee_name(node).lower() or (
-        isinstance(node, cst.Call) and callee_name(node) in ("hexdigest", "digest", "encrypt", "crypt"))
+    """A call to something that hashes, anywhere in a call chain (``bcrypt.generate_password_hash(p).decode()``)."""
+    while isinstance(node, cst.Call):
+        name = callee_name(node)
+        if "hash" in name.lower() or name in ("hexdigest", "digest", "encrypt", "crypt"):
+            return True
+        node = node.func.value if isinstance(node.func, cst.Attribute) else None
+    return False
 
 
 def _column_lengths(project) -> dict[str, int]:
@@ -212,16 +217,24 @@ class _PlainFinder(cst.CSTVisitor):
         self.sites: list[Site] = []
         self.row_factory = b"row_factory" in file.data
         self.hashed_names = _names_assigned_hashes(file.module)
+        self._taint: dict[int, object] = {}
 
     # -- helpers
-    def _plain_value(self, node: cst.BaseExpression) -> bool:
-        """A value that is the password as typed: request data, form.password.data, a variable named so."""
+    def _plain_value(self, node: cst.BaseExpression, at: cst.CSTNode | None = None) -> bool:
+        """A value that is the password as typed: request data (directly or through a local variable of
+        the function around ``at``), form.password.data, a variable named so."""
         if node is None or _is_hashing_call(node) or string_value(node) is not None:
             return False
         if isinstance(node, cst.Name) and (node.value in ("None", "True", "False") or node.value in self.hashed_names):
             return False  # a constant, or a variable that holds a hash
         if uses(node, self.req, REQUEST_SOURCES).request:
             return True
+        func = enclosing(at, self.parents, (cst.FunctionDef,)) if at is not None else None
+        if func is not None:
+            if id(func) not in self._taint:
+                self._taint[id(func)] = tainted_names(func, self.req, REQUEST_SOURCES)
+            if self._taint[id(func)].expr(node):
+                return True
         code = self.file.code_for(node)
         return bool(re.search(r"pass|pwd", code, re.I)) and "hash" not in code.lower()
 
@@ -326,6 +339,8 @@ class _PlainFinder(cst.CSTVisitor):
             return
         sql_node = call.args[0].value
         params = call.args[1].value if len(call.args) > 1 and call.args[1].keyword is None else None
+        if isinstance(sql_node, cst.Call) and callee_name(sql_node) == "text" and len(sql_node.args) == 1:
+            sql_node = sql_node.args[0].value  # SQLAlchemy text("...")
         if isinstance(sql_node, cst.Name):
             # query = "..."; db.execute(query, params)
             func = enclosing(call, self.parents, (cst.FunctionDef,))
@@ -339,7 +354,11 @@ class _PlainFinder(cst.CSTVisitor):
             if fmt is None:
                 return
             literal = "".join(p.text if p.text is not None else "\0" for p in fmt.pieces)
-            if re.search(rf"\b{SQL_COL}\s*=\s*'?\0", literal, re.I):
+            # the value formatted in right after `password = ` must be the password as typed
+            typed = any(piece.text is not None and i + 1 < len(fmt.pieces) and fmt.pieces[i + 1].expr is not None
+                        and re.search(rf"\b{SQL_COL}\s*=\s*[\"']?$", piece.text, re.I)
+                        and self._plain_value(fmt.pieces[i + 1].expr, at=call) for i, piece in enumerate(fmt.pieces))
+            if typed:
                 self.sites.append(Site("compare" if re.match(r"\s*(select|with)\b", literal, re.I) else "store",
                                        self.file, call, "SQL compares or stores the password as typed",
                                        problem="the query is built by formatting: parameterize it first (H301), "

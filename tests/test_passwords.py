@@ -198,3 +198,21 @@ def test_login_query_in_a_variable_is_rewritten(tmp_path):
     assert 'query = "SELECT id, password FROM users WHERE username = ?"\n' in app
     assert 'row = db.execute(query, (request.form["u"],)).fetchone()\n' \
            '    if row is not None and not check_password_hash(row[1], request.form["p"]):\n        row = None\n' in app
+
+
+def test_hashed_value_formatted_into_sql_is_not_plaintext(tmp_path):
+    root = project(tmp_path, """\
+        from flask import Flask, request
+        from sqlalchemy import text
+        app = Flask(__name__)
+
+        def update_password(db, user, data):
+            new_password = bcrypt.generate_password_hash(data.get("new_password")).decode("utf-8")
+            query = f"UPDATE user SET password = \\"{new_password}\\" WHERE id = {user.id}"
+            db.session.execute(text(query))
+
+        def reset(db, user):
+            db.session.execute(text(f"UPDATE user SET password = '{request.form['pw']}' WHERE id = 1"))
+    """)
+    (found,) = findings(root, "H501")
+    assert found.line == 11 and found.fix is None and "parameterize it first" in found.message
