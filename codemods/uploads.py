@@ -163,12 +163,16 @@ def _is_filename(node, file_var: str) -> bool:
     return isinstance(node, cst.Attribute) and node.attr.value == "filename" and dotted_name(node.value) == file_var
 
 
-def _allowed_check(module: cst.Module, func: cst.FunctionDef, name: str) -> str | None:
-    """An expression true when ``name`` has an extension the project refuses, if this module defines one
-    (an ``allowed_file()``-like function, or an ``ALLOWED_EXTENSIONS`` constant)
-    and the view does not call it yet."""
-    constant = None
-    helpers = []
+def _extension_values(node) -> list[str] | None:
+    values = string_list(node)
+    if values is None and isinstance(node, cst.Call) and callee_name(node) in ("set", "frozenset") and node.args:
+        values = string_list(node.args[0].value)
+    return values or None
+
+
+def _module_extension_facts(module: cst.Module) -> tuple[cst.BaseExpression | None, list[str]]:
+    """(the ALLOWED_EXTENSIONS value, names of one-argument functions that use it) at module level."""
+    constant, helpers = None, []
     for stmt in module.body:
         if isinstance(stmt, cst.SimpleStatementLine):
             for small in stmt.body:
@@ -178,23 +182,54 @@ def _allowed_check(module: cst.Module, func: cst.FunctionDef, name: str) -> str 
         elif isinstance(stmt, cst.FunctionDef) and "ALLOWED_EXTENSIONS" in names_in(stmt) \
                 and len(stmt.params.params) == 1:
             helpers.append(stmt.name.value)
-    if constant is None:
-        return None
-    called = {callee_name(c) for c in _calls(func)}
-    if any(h in called for h in helpers):
-        return None  # the view already checks
-    if helpers:
-        return f"not {helpers[0]}({name})"
-    values = string_list(constant)
-    if values is None and isinstance(constant, cst.Call) and callee_name(constant) in ("set", "frozenset") and constant.args:
-        values = string_list(constant.args[0].value)
+    return constant, helpers
+
+
+def _refuse_by_values(values: list[str] | None, name: str, container: str) -> tuple[str, list] | None:
     if not values:
         return None
     if all(v.startswith(".") for v in values):
-        return f"os.path.splitext({name})[1].lower() not in ALLOWED_EXTENSIONS"
+        return f"os.path.splitext({name})[1].lower() not in {container}", [("os", None)]
     if any(v.startswith(".") for v in values):
         return None
-    return f'{name}.rsplit(".", 1)[-1].lower() not in ALLOWED_EXTENSIONS'
+    return f'{name}.rsplit(".", 1)[-1].lower() not in {container}', []
+
+
+def _allowed_check(project, file, func: cst.FunctionDef, name: str) -> tuple[str, list] | None:
+    """(an expression true when ``name`` has an extension the project refuses, imports it needs), when the
+    project defines ALLOWED_EXTENSIONS (in this module, imported into it, or as a config key) and the
+    view does not check it yet. An ``allowed_file()``-like helper next to the constant is preferred."""
+    if "ALLOWED_EXTENSIONS" in names_in(func) or "ALLOWED_EXTENSIONS" in file.code_for(func):
+        return None
+    called = {callee_name(c) for c in _calls(func)}
+    constant, helpers = _module_extension_facts(file.module)
+    # imported from another module of the project: `from config import ALLOWED_EXTENSIONS, allowed_file`
+    facts = facts_or_imports(project, file)
+    imported_constant = False
+    for local, qualified in facts.imports.items():
+        module_name, _, attr = qualified.rpartition(".")
+        path = project.find_module(module_name) if module_name else None
+        other = project.parse(path) if path else None
+        if other is None:
+            continue
+        other_constant, other_helpers = _module_extension_facts(other.module)
+        if attr == "ALLOWED_EXTENSIONS" and other_constant is not None and local == "ALLOWED_EXTENSIONS":
+            constant, imported_constant = other_constant, True
+        elif attr in other_helpers:
+            helpers.append(local)
+    if any(h in called for h in helpers):
+        return None  # the view already checks
+    if helpers:
+        return f"not {helpers[0]}({name})", []
+    if constant is not None:
+        return _refuse_by_values(_extension_values(constant), name, "ALLOWED_EXTENSIONS")
+    for setting in project.config_settings():
+        if setting.key == "ALLOWED_EXTENSIONS" and not is_test_path(setting.file.path):
+            found = _refuse_by_values(_extension_values(setting.value), name,
+                                      'current_app.config["ALLOWED_EXTENSIONS"]')
+            if found is not None:
+                return found[0], found[1] + [("flask", "current_app")]
+    return None
 
 
 def _free_name(func: cst.FunctionDef, wanted: str) -> str:
@@ -357,11 +392,10 @@ class UploadUnsafeFilename(Rule):
             imports = [("werkzeug.utils", "secure_filename")] + ([("flask", "abort")] if uses_abort else [])
             name = save.derived_target or _free_name(save.func, "filename")
             check = f"not {name}"
-            refused = _allowed_check(module, save.func, name)
+            refused = _allowed_check(project, file, save.func, name)
             if refused is not None:
-                check += f" or {refused}"
-                if refused.startswith("os.path"):
-                    imports.append(("os", None))
+                check += f" or {refused[0]}"
+                imports += refused[1]
             body = handler if handler is not None else cst.IndentedBlock(body=[cst.parse_statement("abort(400)\n")])
             guard = cst.If(test=cst.parse_expression(check), body=body)
             secured = lambda node: cst.Call(cst.Name("secure_filename"), [cst.Arg(node)])  # noqa: E731

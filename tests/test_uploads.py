@@ -116,3 +116,33 @@ def test_max_content_length_set_anywhere_counts(tmp_path):
 def test_no_uploads_no_finding(tmp_path):
     root = project(tmp_path, APP + "@app.post('/f')\ndef f():\n    return request.form['files']\n")
     assert findings(root, "H402") == []
+
+
+def test_allowed_extensions_from_config_and_from_an_imported_helper(tmp_path):
+    view = """\
+        import os
+        from flask import request
+        from web import app
+        {imports}
+        @app.post("/up")
+        def up():
+            f = request.files["f"]
+            f.save(os.path.join("uploads", f.filename))
+            return "ok"
+    """
+    root = project(tmp_path / "a", {
+        "web/__init__.py": "from flask import Flask\napp = Flask(__name__)\napp.config['ALLOWED_EXTENSIONS'] = ['.png', '.gif']\n",
+        "web/views.py": view.format(imports=""),
+    })
+    texts, left = fix(root, "H401")
+    assert 'if not filename or os.path.splitext(filename)[1].lower() not in current_app.config["ALLOWED_EXTENSIONS"]:' \
+        in texts["web/views.py"]
+    assert "current_app" in texts["web/views.py"].split("\n@app")[0] and left == []
+    root = project(tmp_path / "b", {
+        "web/__init__.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "web/util.py": "ALLOWED_EXTENSIONS = {'txt'}\n\ndef allowed(name):\n"
+                       "    return name.rsplit('.', 1)[-1] in ALLOWED_EXTENSIONS\n",
+        "web/views.py": view.format(imports="from web.util import allowed"),
+    })
+    texts, left = fix(root, "H401")
+    assert "if not filename or not allowed(filename):" in texts["web/views.py"]
