@@ -236,6 +236,8 @@ def _fstring_pieces(node: cst.FormattedString) -> list[Piece] | None:
                 return None
             pieces.append(Piece(text=text))
         elif isinstance(part, cst.FormattedStringExpression):
+            if part.equal is not None:
+                return None  # {x=} prints the expression's text too
             spec = None
             if part.format_spec:
                 if not all(isinstance(s, cst.FormattedStringText) for s in part.format_spec):
