@@ -548,6 +548,7 @@ class TemplateSafeFilter(Rule):
         if is_test_path(template.path):
             return
         text = template.text
+        fed = _request_fed_variables(project, template.path)
         for m in EXPRESSION.finditer(text):
             expr = m.group(1)
             safe = SAFE_FILTER.search(expr)
@@ -556,24 +557,79 @@ class TemplateSafeFilter(Rule):
             value = expr[: safe.start()]
             if not _risky(value):
                 continue
-            from_request = "request." in value
+            source = _request_source(value, fed)
+            where = f" ({source})" if source else ""
             yield self.template_finding(
                 template, m.start(), m.end(),
-                f"`|safe` prints `{value.strip()}` without HTML escaping: if it holds user data, its markup and "
-                f"scripts run in visitors' browsers; drop `|safe`, or sanitize the HTML with an allowlist first",
-                confidence=Confidence.HIGH if from_request else None,
+                f"`|safe` prints `{value.strip()}`{where} without HTML escaping: if it holds user data, its markup "
+                f"and scripts run in visitors' browsers; drop `|safe`, or sanitize the HTML with an allowlist first",
+                confidence=Confidence.HIGH if source else None,
             )
         for m in AUTOESCAPE_OFF.finditer(text):
             risky = [e.group(1).strip() for e in EXPRESSION.finditer(m.group(1)) if _risky(e.group(1))]
             if not risky:
                 continue
+            sources = [s_ for s_ in (_request_source(r, fed) for r in risky) if s_]
             tag_end = text.index("}", m.start()) + 1
             yield self.template_finding(
                 template, m.start(), tag_end,
                 f"`{{% autoescape false %}}` prints {', '.join(f'`{r}`' for r in risky[:3])} without HTML "
-                f"escaping: remove the block, or mark only trusted, sanitized values as safe",
-                confidence=Confidence.HIGH if any("request." in r for r in risky) else None,
+                f"escaping{' (' + sources[0] + ')' if sources else ''}: remove the block, or mark only trusted, "
+                f"sanitized values as safe",
+                confidence=Confidence.HIGH if sources else None,
             )
+
+
+def _request_source(value: str, fed: dict[str, str]) -> str | None:
+    """Why ``value`` (a Jinja expression) is request data, or None."""
+    if re.search(r"\brequest\.", value):
+        return "request data"
+    root = re.match(r"\s*\(?\s*([A-Za-z_]\w*)", value)
+    if root and root.group(1) in fed:
+        return f"request data passed by {fed[root.group(1)]}()"
+    return None
+
+
+def _request_fed_variables(project, template_path: str) -> dict[str, str]:
+    """Template variables that some view fills from request data: {variable: view name}.
+
+    Read from ``render_template("name.html", var=value)`` calls whose value is
+    request data in the calling function; computed once per scan."""
+    cache = project.__dict__.get("_xss_fed_templates")
+    if cache is None:
+        cache = {}
+        for path in sorted(project.python):
+            file = project.python[path]
+            if b"render_template(" not in file.data or is_test_path(path):
+                continue
+            try:
+                module = file.module
+            except Exception:
+                continue
+            facts, req, taint, parents, views = _scope_info(project, file)
+            found = []
+
+            class V(cst.CSTVisitor):
+                def visit_Call(self, node):
+                    if callee_name(node) == "render_template" and node.args and node.args[0].keyword is None:
+                        found.append(node)
+
+            module.visit(V())
+            for call in found:
+                name = string_value(call.args[0].value)
+                func = enclosing(call, parents, (cst.FunctionDef,))
+                t = taint.get(id(func)) if func is not None else None
+                if name is None or t is None:
+                    continue
+                for arg in call.args[1:]:
+                    if arg.keyword is not None and t.expr(arg.value):
+                        cache.setdefault(name, {}).setdefault(arg.keyword.value, func.name.value)
+        project.__dict__["_xss_fed_templates"] = cache
+    out: dict[str, str] = {}
+    for name, variables in cache.items():
+        if template_path == name or template_path.endswith("/" + name) or template_path.endswith("templates/" + name):
+            out.update(variables)
+    return out
 
 
 # --------------------------------------------------------------------------- H314

@@ -103,3 +103,15 @@ def test_html_in_view_through_variable_and_tuple(tmp_path):
                                    "@app.get('/b')\ndef b():\n    return f'{request.args[\"q\"]} items'\n")
     (found,) = findings(root, "H315")
     assert found.line == 6 and "request.args['q']" in found.message and found.fix is None
+
+
+def test_safe_filter_on_a_variable_a_view_fills_from_the_request(tmp_path):
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask, render_template, request\napp = Flask(__name__)\n"
+                  "@app.get('/s')\ndef search():\n    term = request.args.get('q', '')\n"
+                  "    return render_template('search.html', term=term, count=3)\n",
+        "templates/search.html": "<p>{{ term|safe }}</p>\n<p>{{ count|safe }}</p>\n",
+    })
+    term, count = sorted(findings(root, "H313"), key=lambda f: f.line)
+    assert "request data passed by search()" in term.message and str(term.confidence) == "high"
+    assert str(count.confidence) == "medium"
