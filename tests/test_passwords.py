@@ -216,3 +216,53 @@ def test_hashed_value_formatted_into_sql_is_not_plaintext(tmp_path):
     """)
     (found,) = findings(root, "H501")
     assert found.line == 11 and found.fix is None and "parameterize it first" in found.message
+
+
+def test_composes_with_a_sql_fix_in_the_same_run(tmp_path):
+    """The apply engine re-scans between rounds: once a (stand-in) SQL rule has
+    parameterized the login query, the password fix applies in the same run."""
+    import libcst as cst
+
+    from hardener import rules as registry
+    from hardener.apply import apply_fixes
+    from hardener.config import Config
+    from hardener.fixkit import ChangeBuilder
+    from hardener.models import Confidence, Fix, Severity
+
+    class StandInSql(registry.Rule):
+        """Stand-in for the SQL rule (test only)."""
+
+        code, name, category = "H399", "stand-in-sql", "sql"
+        severity, confidence = Severity.HIGH, Confidence.HIGH
+
+        def check_file(self, file, project):
+            for node in _fstrings(file.module):
+                def compute():
+                    builder = ChangeBuilder(project)
+                    builder.set(file.path, file.data.replace(FORMATTED.encode(), PARAMETERIZED.encode()))
+                    return builder.build()
+
+                yield self.finding(file, node, "formatted SQL", Fix("parameterize", Safety.SAFE, compute))
+
+    def _fstrings(module):
+        out = []
+
+        class V(cst.CSTVisitor):
+            def visit_FormattedString(self, node):
+                if "SELECT" in module.code_for_node(node):
+                    out.append(node)
+
+        module.visit(V())
+        return out
+
+    root = project(tmp_path, SQLITE_APP.replace("LOGIN_QUERY", FORMATTED))
+    registry._REGISTRY["H399"] = StandInSql
+    try:
+        report, ws, after = apply_fixes(root, Config(select=["H399", "H501"], cache=False), unsafe=True)
+    finally:
+        del registry._REGISTRY["H399"]
+    assert not report.failed, report.failed
+    assert [a.finding.code for a in report.applied] == ["H399", "H501"]
+    app = ws.read("app.py").decode()
+    assert 'if user is not None and not check_password_hash(user["password"], password):' in app
+    assert [f for f in after.findings if f.code in ("H399", "H501")] == []
