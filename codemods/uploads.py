@@ -39,17 +39,20 @@ def _is_file_list(node: cst.BaseExpression, req: set[str]) -> bool:
 class _Filenames(cst.CSTVisitor):
     """``F.filename`` nodes outside a sanitizer call."""
 
-    def __init__(self, files: set[str]):
-        self.files = files
+    def __init__(self, files: set[str] | None):
+        self.files = files  # None: any `X.filename`
         self.found: list[cst.Attribute] = []
+        self.owners: set[str] = set()
         self.names: set[str] = set()
 
     def visit_Call(self, node: cst.Call) -> bool:
         return callee_name(node) not in NAME_SANITIZERS
 
     def visit_Attribute(self, node: cst.Attribute) -> bool:
-        if node.attr.value == "filename" and (dotted_name(node.value) in self.files):
+        owner = dotted_name(node.value)
+        if node.attr.value == "filename" and owner is not None and (self.files is None or owner in self.files):
             self.found.append(node)
+            self.owners.add(owner)
             return False
         return True
 
@@ -57,7 +60,7 @@ class _Filenames(cst.CSTVisitor):
         self.names.add(node.value)
 
 
-def _filename_uses(node: cst.CSTNode, files: set[str]) -> _Filenames:
+def _filename_uses(node: cst.CSTNode, files: set[str] | None) -> _Filenames:
     visitor = _Filenames(files)
     node.visit(visitor)
     return visitor
@@ -78,7 +81,9 @@ class UploadSave:
 
 def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
     files: set[str] = set()
-    derived: dict[str, tuple[cst.CSTNode, list[cst.Attribute], str | None]] = {}
+    # name -> (statement where the client's name enters, the X.filename nodes, `name` if it is exactly
+    # `name = X.filename`, the owners X)
+    derived: dict[str, tuple[cst.CSTNode, list[cst.Attribute], str | None, set[str]]] = {}
     saves: list[tuple[cst.Call, str]] = []
     parents = parent_map(func)
 
@@ -98,12 +103,12 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
             if _is_file_source(node.value, req):
                 files.update(targets)
                 return
-            uses = _filename_uses(node.value, files)
+            uses = _filename_uses(node.value, None)
             from_derived = [n for n in uses.names if n in derived]
             for name in targets:
                 if uses.found:
                     exact = isinstance(node.value, cst.Attribute) and node.value is uses.found[0] and len(targets) == 1
-                    derived[name] = (statement_of(node), uses.found, name if exact else None)
+                    derived[name] = (statement_of(node), uses.found, name if exact else None, uses.owners)
                 elif from_derived:
                     derived[name] = derived[from_derived[0]]
                 else:
@@ -113,7 +118,9 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
             func_ = node.func
             if isinstance(func_, cst.Attribute) and func_.attr.value == "save" and node.args:
                 owner = dotted_name(func_.value)
-                if owner in files or _is_file_source(func_.value, req):
+                # an upload: from request.files, or anything whose own .filename goes into the path
+                # (e.g. a Flask-WTF `form.photo.data`)
+                if owner is not None or _is_file_source(func_.value, req):
                     saves.append((node, owner or ""))
 
     func.body.visit(V())
@@ -126,8 +133,8 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
             out.append(UploadSave(func, call, owner, stmt, uses.found, None, stmt))
             continue
         for name in sorted(uses.names):
-            if name in derived:
-                origin, nodes, exact = derived[name]
+            if name in derived and (owner in derived[name][3] or derived[name][3] & files):
+                origin, nodes, exact, _ = derived[name]
                 out.append(UploadSave(func, call, owner, origin, nodes, exact, stmt))
                 break
     return out
@@ -259,9 +266,10 @@ class UploadUnsafeFilename(Rule):
 
     ## What it does
     Finds `FileStorage.save()` calls on uploads (`request.files["x"]`,
-    `request.files.get("x")`, each file of `request.files.getlist("x")`)
-    whose destination is built from `file.filename`, directly or through
-    variables. Code that passes the name through `secure_filename()` (or
+    `request.files.get("x")`, each file of `request.files.getlist("x")`, or
+    any object saved under its own `.filename`, like a Flask-WTF
+    `form.photo.data`) whose destination is built from `file.filename`,
+    directly or through variables. Code that passes the name through `secure_filename()` (or
     makes up its own name) is left alone.
 
     ## Why is this bad?
@@ -310,7 +318,7 @@ class UploadUnsafeFilename(Rule):
     severity = Severity.HIGH
     confidence = Confidence.HIGH
     cwe = 22
-    triggers = (b".files",)
+    triggers = (b".files", b".filename")
 
     VALID = [
         "import os\nfrom flask import Flask, request\nfrom werkzeug.utils import secure_filename\napp = Flask(__name__)\n"
@@ -424,7 +432,7 @@ def _upload_sites(project):
     """(file, node) of the first `request.files` use in each non-test module."""
     for path in sorted(project.python):
         file = project.python[path]
-        if is_test_path(path) or b"files" not in file.data:
+        if is_test_path(path) or (b"files" not in file.data and b"FileField" not in file.data):
             continue
         try:
             module = file.module
@@ -451,8 +459,26 @@ def _upload_sites(project):
                     found.append(func.value)
 
         module.visit(V())
-        if found:
+        if not found and b"FileField" in file.data:
+            # a Flask-WTF / WTForms file field: the form accepts uploads
+            for local, qualified in facts.imports.items():
+                if qualified.endswith("FileField") and qualified.split(".")[0] in ("flask_wtf", "wtforms"):
+                    found.append(_import_node(module, local))
+                    break
+        if found and found[0] is not None:
             yield file, found[0]
+
+
+def _import_node(module: cst.Module, local: str) -> cst.CSTNode | None:
+    for stmt in module.body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
+                    for alias in small.names:
+                        name = alias.asname.name if alias.asname else alias.name
+                        if isinstance(name, cst.Name) and name.value == local:
+                            return alias
+    return None
 
 
 @register
@@ -460,8 +486,9 @@ class UploadSizeUnlimited(Rule):
     """File uploads without a request size limit.
 
     ## What it does
-    Reports projects that accept file uploads (`request.files`) while no
-    configuration the app loads sets `MAX_CONTENT_LENGTH`.
+    Reports projects that accept file uploads (`request.files`, or a
+    Flask-WTF / WTForms `FileField`) while no configuration the app loads
+    sets `MAX_CONTENT_LENGTH`.
 
     ## Why is this bad?
     Without a limit, Flask reads request bodies of any size: a few large

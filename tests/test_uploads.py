@@ -146,3 +146,44 @@ def test_allowed_extensions_from_config_and_from_an_imported_helper(tmp_path):
     })
     texts, left = fix(root, "H401")
     assert "if not filename or not allowed(filename):" in texts["web/views.py"]
+
+
+def test_flask_wtf_file_field(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        @app.route("/photo", methods=["GET", "POST"])
+        def photo():
+            form = PhotoForm()
+            if form.validate_on_submit():
+                f = form.photo.data
+                f.save(os.path.join(app.instance_path, "photos", f.filename))
+                return "ok"
+            return "form"
+    """)
+    texts, left = fix(root, "H401")
+    assert "filename = secure_filename(f.filename)" in texts["app.py"] and left == []
+
+
+def test_saving_something_else_is_not_an_upload(tmp_path):
+    root = project(tmp_path, APP + """
+        @app.post("/r")
+        def r():
+            report = build_report(request.form["title"])
+            report.save("/srv/reports/" + request.form["title"])
+            img = load()
+            img.save(path_for(img))
+            return "ok"
+    """)
+    assert findings(root, "H401") == []
+
+
+def test_file_field_counts_as_uploads(tmp_path):
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY_FILE'] = 'k'\n",
+        "forms.py": "from flask_wtf import FlaskForm\nfrom flask_wtf.file import FileField\n"
+                    "class PhotoForm(FlaskForm):\n    photo = FileField()\n",
+    })
+    (found,) = findings(root, "H402")
+    assert found.path == "forms.py" and found.line == 2
+    texts, left = fix(root, "H402")
+    assert "app.config['MAX_CONTENT_LENGTH'] = 16 * 1024 * 1024\n" in texts["app.py"]
