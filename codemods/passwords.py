@@ -348,6 +348,14 @@ class _PlainFinder(cst.CSTVisitor):
             if found is None:
                 return
             sql_node = found[0].value
+        orig = sql_node
+        if isinstance(sql_node, cst.ConcatenatedString) and string_value(sql_node) is not None:
+            # "SELECT ... " "WHERE ..." over several literals: edited as one literal
+            first = sql_node
+            while isinstance(first, cst.ConcatenatedString):
+                first = first.left
+            if isinstance(first, cst.SimpleString) and "b" not in first.prefix.lower():
+                sql_node = string_literal(string_value(sql_node), first.quote)
         text = _sql_literal(sql_node)
         if text is None:
             fmt = formatted(sql_node)
@@ -370,7 +378,7 @@ class _PlainFinder(cst.CSTVisitor):
         insert = re.match(r"\s*INSERT\s+(?:OR\s+\w+\s+)?INTO\s+[\w.\"`]+\s*\(([^)]*)\)\s*VALUES\s*\((.*)\)\s*;?\s*$",
                           text, re.I | re.S)
         if insert:
-            self._sql_insert(call, sql_node, params, text, insert)
+            self._sql_insert(call, sql_node, params, text, insert, orig)
             return
         update = re.match(rf"\s*UPDATE\s+[\w.\"`]+\s+SET\s+(.*?)\bWHERE\b", text, re.I | re.S)
         if update:
@@ -383,7 +391,7 @@ class _PlainFinder(cst.CSTVisitor):
         if re.match(r"\s*(SELECT|WITH)\b", text, re.I):
             m = re.search(rf"\b({SQL_COL})\s*=\s*(\?|%s|%\((\w+)\)s|:(\w+))", text, re.I)
             if m:
-                self._sql_select(call, sql_node, params, text, m)
+                self._sql_select(call, sql_node, params, text, m, orig)
 
     def _wrap_param(self, call, slot, column) -> None:
         site = Site("store", self.file, call, f"SQL stores the `{column}` column as typed", attr=column)
@@ -395,7 +403,7 @@ class _PlainFinder(cst.CSTVisitor):
             site.build = lambda method: ({slot: _gen(slot, method)}, {})
         self.sites.append(site)
 
-    def _sql_insert(self, call, sql_node, params, text, m) -> None:
+    def _sql_insert(self, call, sql_node, params, text, m, orig) -> None:
         columns = [c.strip().strip('"`') for c in m.group(1).split(",")]
         values = _split_values(m.group(2))
         hits = [i for i, c in enumerate(columns) if re.fullmatch(SQL_COL, c, re.I)]
@@ -415,8 +423,8 @@ class _PlainFinder(cst.CSTVisitor):
                     attr=columns[i])
         style = _paramstyle(self.facts)
         raw = sql_node.value
-        if params is not None or len(call.args) != 1 or style is None or raw.count(value) != 1 \
-                or PLACEHOLDER.search(text):
+        if params is not None or len(call.args) != 1 or call.args[0].value is not orig or style is None \
+                or raw.count(value) != 1 or PLACEHOLDER.search(text):
             site.problem = "the query mixes literal values with parameters, or its driver is unknown"
             self.sites.append(site)
             return
@@ -437,7 +445,7 @@ class _PlainFinder(cst.CSTVisitor):
         site.build = build
         self.sites.append(site)
 
-    def _sql_select(self, call, sql_node, params, text, m) -> None:
+    def _sql_select(self, call, sql_node, params, text, m, orig) -> None:
         site = Site("compare", self.file, call, "the query checks the password as typed in SQL")
         self.sites.append(site)
         index = len(PLACEHOLDER.findall(text[: m.start(2)]))
@@ -486,7 +494,7 @@ class _PlainFinder(cst.CSTVisitor):
             new_params = params.with_changes(elements=elements)
         given = self.file.code_for(slot)
         guard = f"if {var} is not None and not check_password_hash({access}, {given}):\n    {var} = None\n"
-        site.build = lambda method: ({sql_node: sql_node.with_changes(value=new_raw), params: new_params},
+        site.build = lambda method: ({orig: sql_node.with_changes(value=new_raw), params: new_params},
                                      {stmt: [cst.parse_statement(guard)]})
 
 

@@ -266,3 +266,10 @@ def test_composes_with_a_sql_fix_in_the_same_run(tmp_path):
     app = ws.read("app.py").decode()
     assert 'if user is not None and not check_password_hash(user["password"], password):' in app
     assert [f for f in after.findings if f.code in ("H399", "H501")] == []
+
+
+def test_login_query_over_several_literals(tmp_path):
+    query = '"SELECT id, username FROM users "\n        "WHERE username = ? AND password = ?",\n        (username, password)'
+    root = project(tmp_path, SQLITE_APP.replace("LOGIN_QUERY", query))
+    texts = fix_twice(root, "H501")
+    assert '"SELECT id, username, password FROM users WHERE username = ?",\n        (username,)' in texts["app.py"]
