@@ -11,7 +11,7 @@ import re
 
 import libcst as cst
 
-from hardener.fixkit import ChangeBuilder, add_imports, replace_nodes
+from hardener.fixkit import ChangeBuilder, add_imports, insert_after_statement, replace_nodes
 from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import AppObject, ConfigClass, ConfigSetting, is_test_path, literal_value
 from hardener.rules import Example, Rule, register
@@ -213,22 +213,7 @@ def write_settings(module: cst.Module, target: Target, app: AppObject, values: d
     if target.kind == "item":
         anchor = target.node
 
-        class I(cst.CSTTransformer):
-            def _insert(self, body):
-                for i, stmt in enumerate(body):
-                    if stmt is anchor:
-                        return body[: i + 1] + new + body[i + 1:]
-                return None
-
-            def leave_IndentedBlock(self, original, updated):
-                body = self._insert(list(original.body))
-                return updated.with_changes(body=body) if body is not None else updated
-
-            def leave_Module(self, original, updated):
-                body = self._insert(list(original.body))
-                return updated.with_changes(body=body) if body is not None else updated
-
-        return module.visit(I())
+        return insert_after_statement(module, anchor, new)
     factory = app.factory.name.value if app.factory is not None else None
     # settings that come from somewhere we cannot read (environment, a file) must keep winning:
     # then ours go right after the app is created, before those loads

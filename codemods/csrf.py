@@ -13,7 +13,7 @@ from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for
 from hardener.rules import Example, Rule, register
 
-from ._flaskapi import all_views, call_name, import_spec, module_level_instances
+from ._flaskapi import all_views, import_spec
 from ._webapp import (
     CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_uses_extension, inline_blocks, js_posts,
     patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,

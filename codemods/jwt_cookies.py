@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from hardener.fixkit import ChangeBuilder, add_imports, replace_nodes
-from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.fixkit import ChangeBuilder, add_imports, insert_after_statement, replace_nodes
+from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import is_test_path, literal_value
 from hardener.rules import Example, Rule, get_rule, register
 
@@ -66,28 +66,7 @@ def _add_setting_after(module: cst.Module, location, key: str, expr: str) -> cst
         else:
             new = cst.parse_statement(f"{key} = {expr}\n")
         anchor = location.statement
-        done = []
-
-        class After(cst.CSTTransformer):
-            def _insert(self, body):
-                for i, stmt in enumerate(body):
-                    if stmt is anchor:
-                        done.append(True)
-                        return body[: i + 1] + [new] + body[i + 1:]
-                return None
-
-            def leave_IndentedBlock(self, original, updated):
-                body = self._insert(list(original.body))
-                return updated.with_changes(body=body) if body is not None else updated
-
-            def leave_Module(self, original, updated):
-                body = self._insert(list(original.body))
-                return updated.with_changes(body=body) if body is not None else updated
-
-        out = module.visit(After())
-        if not done:
-            raise FixError(f"could not find where {location.key} is set")
-        return out
+        return insert_after_statement(module, anchor, [new])
     anchor = location.node
 
     class InCall(cst.CSTTransformer):

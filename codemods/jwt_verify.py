@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from hardener.fixkit import ChangeBuilder, replace_nodes
+from hardener.fixkit import ChangeBuilder
 from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import is_test_path, literal_value, string_value
 from hardener.rules import Example, Rule, register

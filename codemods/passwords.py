@@ -16,7 +16,7 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, Safety, Severity
-from hardener.project import dotted_name, is_test_path, string_value
+from hardener.project import is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
@@ -380,7 +380,7 @@ class _PlainFinder(cst.CSTVisitor):
         if insert:
             self._sql_insert(call, sql_node, params, text, insert, orig)
             return
-        update = re.match(rf"\s*UPDATE\s+[\w.\"`]+\s+SET\s+(.*?)\bWHERE\b", text, re.I | re.S)
+        update = re.match(r"\s*UPDATE\s+[\w.\"`]+\s+SET\s+(.*?)\bWHERE\b", text, re.I | re.S)
         if update:
             m = re.search(rf"\b{SQL_COL}\s*=\s*(\?|%s|%\((\w+)\)s|:(\w+))", update.group(1), re.I)
             if m:

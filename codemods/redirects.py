@@ -9,11 +9,11 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, StaleFixError, add_imports
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
-from hardener.project import dotted_name, is_test_path, module_name_for, string_value
+from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, callee_name, enclosing, functions_in, parent_map, request_names, rewrite,
+from ._flow import (REDIRECT_SOURCES, callee_name, functions_in, request_names, rewrite,
                     tainted_names)
 
 HELPER = "safe_redirect_target"

@@ -3,7 +3,6 @@ headers (and no HTTPS redirect / HSTS for production)."""
 
 from __future__ import annotations
 
-import re
 
 import libcst as cst
 

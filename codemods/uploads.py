@@ -212,7 +212,6 @@ def _allowed_check(project, file, func: cst.FunctionDef, name: str) -> tuple[str
     constant, helpers = _module_extension_facts(file.module)
     # imported from another module of the project: `from config import ALLOWED_EXTENSIONS, allowed_file`
     facts = facts_or_imports(project, file)
-    imported_constant = False
     for local, qualified in facts.imports.items():
         module_name, _, attr = qualified.rpartition(".")
         path = project.find_module(module_name) if module_name else None
@@ -221,7 +220,7 @@ def _allowed_check(project, file, func: cst.FunctionDef, name: str) -> tuple[str
             continue
         other_constant, other_helpers = _module_extension_facts(other.module)
         if attr == "ALLOWED_EXTENSIONS" and other_constant is not None and local == "ALLOWED_EXTENSIONS":
-            constant, imported_constant = other_constant, True
+            constant = other_constant
         elif attr in other_helpers:
             helpers.append(local)
     if any(h in called for h in helpers):

@@ -10,13 +10,13 @@ import re
 import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
-from hardener.models import Confidence, Fix, FixError, Safety, Severity
+from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports, views_in
 from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, callee_name, enclosing, formatted, functions_in,
-                    names_in, parent_map, request_names, rewrite, string_literal, tainted_names)
+                    parent_map, request_names, rewrite, string_literal, tainted_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -438,7 +438,6 @@ class MarkupFormattedString(Rule):
 
     def _fix(self, project, file, call: cst.Call, fmt: Formatted, tainted: bool) -> Fix:
         def new_node():
-            markup = call.func
             if fmt.kind == "format":
                 # Markup("...".format(a)) -> Markup("...").format(a)
                 inner = fmt.node

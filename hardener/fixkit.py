@@ -326,3 +326,29 @@ def insert_after_app(module: cst.Module, app_name: str, factory: str | None,
     if not done:
         raise FixError(f"could not find `{app_name} = Flask(...)` in {factory}()")
     return module
+
+
+def insert_after_statement(module: cst.Module, anchor: cst.CSTNode, statements: list[cst.BaseStatement]) -> cst.Module:
+    """Insert statements right after ``anchor`` (matched by identity, at any depth)."""
+    done = []
+
+    class _After(cst.CSTTransformer):
+        def _insert(self, body):
+            for i, stmt in enumerate(body):
+                if stmt is anchor:
+                    done.append(True)
+                    return body[: i + 1] + list(statements) + body[i + 1:]
+            return None
+
+        def leave_IndentedBlock(self, original, updated):
+            body = self._insert(list(original.body))
+            return updated.with_changes(body=body) if body is not None else updated
+
+        def leave_Module(self, original, updated):
+            body = self._insert(list(original.body))
+            return updated.with_changes(body=body) if body is not None else updated
+
+    new = module.visit(_After())
+    if not done:
+        raise FixError("could not find where to insert the new code")
+    return new
