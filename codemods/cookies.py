@@ -406,8 +406,22 @@ class _SetCookies(cst.CSTVisitor):
         self.calls: list[cst.Call] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "set_cookie":
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "set_cookie" and _is_response_call(node):
             self.calls.append(node)
+
+
+def _is_response_call(call: cst.Call) -> bool:
+    """Werkzeug's ``Response.set_cookie(key, value, ...)``, not an unrelated API of the
+    same name (``http.cookiejar.CookieJar.set_cookie(cookie)``, a class's own method)."""
+    receiver = call.func.value
+    if isinstance(receiver, cst.Name) and receiver.value in ("self", "cls", "jar", "cookiejar"):
+        return False
+    if any(a.keyword is not None and a.keyword.value in ("key", "value") for a in call.args):
+        return True
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    if not positional:
+        return False
+    return len(positional) >= 2 or isinstance(positional[0].value, (cst.SimpleString, cst.FormattedString))
 
 
 def _cookie_problems(call: cst.Call) -> dict[str, str]:
@@ -475,6 +489,10 @@ class SetCookieInsecure(Rule):
     triggers = (b"set_cookie",)
 
     VALID = [
+        # http.cookiejar's set_cookie(cookie) is another API
+        "from flask import Flask\nimport http.cookiejar\napp = Flask(__name__)\njar = http.cookiejar.CookieJar()\n"
+        "class Jar(http.cookiejar.CookieJar):\n    def add(self, cookie):\n        self.set_cookie(cookie)\n"
+        "def load(store, cookie):\n    store.set_cookie(cookie)\n",
         "from flask import Flask, make_response\napp = Flask(__name__)\n@app.route('/')\ndef i():\n"
         "    r = make_response('x')\n    r.set_cookie('a', 'b', secure=True, httponly=True, samesite='Strict')\n    return r\n",
     ]
@@ -495,7 +513,7 @@ class SetCookieInsecure(Rule):
     ]
 
     def check_file(self, file, project):
-        if is_test_path(file.path):
+        if is_test_path(file.path) or not (b"flask" in file.data or b"werkzeug" in file.data):
             return
         visitor = _SetCookies()
         file.module.visit(visitor)

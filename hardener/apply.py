@@ -68,8 +68,11 @@ class ApplyReport:
         return out
 
 
-def finding_key(f: Finding) -> tuple[str, str, str]:
-    return (f.code, f.path, f.fingerprint)
+def finding_key(f: Finding) -> tuple[str, str, str, int]:
+    """Stable across rescans: line numbers move when fixes land, this does not.
+    Identical snippets are told apart by how many of them follow (fixes land
+    first-to-last, so the count of the ones still waiting does not change)."""
+    return (f.code, f.path, f.fingerprint, f.occurrence)
 
 
 def is_read_only(path: Path) -> bool:

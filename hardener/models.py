@@ -160,6 +160,9 @@ class Finding:
     fix: Fix | None = None
     snippet: str = ""  # the source line(s), secrets masked; used for fingerprints
     secret_values: tuple[str, ...] = ()
+    # how many findings with the same rule, file and fingerprint come after this
+    # one in the file: tells identical snippets apart (set by the scanner)
+    occurrence: int = 0
 
     @property
     def fingerprint(self) -> str:

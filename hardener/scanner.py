@@ -150,6 +150,11 @@ class Scanner:
             on_progress(done, total, "")
         result.files_scanned = done
         result.findings.sort(key=Finding.sort_key)
+        seen: dict[tuple[str, str, str], int] = {}
+        for finding in reversed(result.findings):
+            key = (finding.code, finding.path, finding.fingerprint)
+            finding.occurrence = seen.get(key, 0)
+            seen[key] = finding.occurrence + 1
         errors.sort()
         return result
 
