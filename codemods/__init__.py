@@ -20,6 +20,7 @@ RULE_MODULES = [
     "cookies",
     "uploads",
     "xss",
+    "sql_injection",
     "redirects",
     "passwords",
     "unused_suppression",
