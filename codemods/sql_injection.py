@@ -36,7 +36,7 @@ PANDAS = {"read_sql", "read_sql_query"}
 SQL_START = re.compile(r"^\s*\(?\s*(select|insert|update|delete|with|replace|upsert|merge|create|drop|alter|pragma|"
                        r"call|exec|truncate|grant|vacuum)\b", re.I)
 # what may precede a value (not an identifier) in SQL
-VALUE_BEFORE = re.compile(r"(=|<|>|\+|-|\*|/|\|\||\b(like|ilike|glob|regexp|limit|offset|between|is|not|then|else|"
+VALUE_BEFORE = re.compile(r"(=|<|>|\+|-|\*|/|\|\||\bbetween\s+\S+\s+and|\b(like|ilike|glob|regexp|limit|offset|between|is|not|then|else|"
                           r"when|values\s*\(|in\s*\(|returning)|,|\()\s*$", re.I)
 OPERATOR_AFTER = re.compile(r"^\s*(=|<|>|!=|\b(like|ilike|in|is|not|between|glob|regexp)\b)", re.I)
 LAST_KEYWORD = re.compile(r"\b(select|from|join|into|update|table|by|values|in|set|where|and|or|on|having|limit|"
@@ -1066,18 +1066,23 @@ def _replaced_call(call: cst.Call, replace: dict) -> cst.Call:
 def _append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
     args = list(call.args)
     last = args[-1]
-    trailing = last.whitespace_after_arg
-    if isinstance(last.comma, cst.Comma):
-        # f(\n    sql,\n): keep the layout, the new argument goes on its own line
-        new = arg.with_changes(comma=last.comma, whitespace_after_arg=trailing)
-        args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=last.comma.whitespace_after))
-        if isinstance(last.comma.whitespace_after, cst.ParenthesizedWhitespace):
-            new = new.with_changes(comma=cst.MaybeSentinel.DEFAULT)
-        args.append(new)
+    comma = last.comma
+    if isinstance(comma, cst.Comma) and isinstance(comma.whitespace_after, cst.ParenthesizedWhitespace) \
+            and isinstance(call.whitespace_before_args, cst.ParenthesizedWhitespace):
+        # one argument per line with a trailing comma: the new one gets its own line
+        after = comma.whitespace_after
+        args[-1] = last.with_changes(comma=comma.with_changes(
+            whitespace_after=after.with_changes(last_line=call.whitespace_before_args.last_line)))
+        args.append(arg.with_changes(comma=cst.Comma(whitespace_after=cst.ParenthesizedWhitespace(
+            indent=after.indent, last_line=after.last_line)), whitespace_after_arg=last.whitespace_after_arg))
+    elif isinstance(comma, cst.Comma):
+        args[-1] = last.with_changes(comma=comma.with_changes(whitespace_after=cst.SimpleWhitespace(" ")))
+        args.append(arg.with_changes(comma=comma.with_changes(whitespace_before=cst.SimpleWhitespace("")),
+                                     whitespace_after_arg=last.whitespace_after_arg))
     else:
         args[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")),
                                      whitespace_after_arg=cst.SimpleWhitespace(""))
-        args.append(arg.with_changes(whitespace_after_arg=trailing))
+        args.append(arg.with_changes(whitespace_after_arg=last.whitespace_after_arg))
     return call.with_changes(args=args)
 
 
@@ -1091,6 +1096,9 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
             if text:
                 out.update(re.findall(r"<(?:int|float):(\w+)>", text))
     numeric: dict[str, bool] = {}
+    top = {small.targets[0].target.value for stmt in func.body.body if isinstance(stmt, cst.SimpleStatementLine)
+           for small in stmt.body if isinstance(small, cst.Assign) and len(small.targets) == 1
+           and isinstance(small.targets[0].target, cst.Name)}
 
     class V(cst.CSTVisitor):
         def visit_Assign(self, n):
@@ -1106,7 +1114,8 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
 
     func.body.visit(V())
     params = {p.name.value for p in func.params.params}
-    out |= {name for name, ok in numeric.items() if ok and name not in params}
+    # a parameter counts once the function body itself converts it (`n = int(n)`)
+    out |= {name for name, ok in numeric.items() if ok and (name not in params or name in top)}
     return out
 
 
