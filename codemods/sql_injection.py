@@ -44,6 +44,8 @@ LAST_KEYWORD = re.compile(r"\b(select|from|join|into|update|table|by|values|in|s
 VALUE_CLAUSES = {"values", "in", "set", "where", "and", "or", "on", "having", "limit", "offset", "like", "when",
                  "then", "else", "case"}
 FLASK = "from flask import Flask\napp = Flask(__name__)\n"  # examples are Flask apps
+# statements that take no parameters: their values must be checked, not bound
+NO_PARAMS = re.compile(r"^\s*(pragma|create|drop|alter|grant|revoke|set|vacuum|truncate|use|show|declare)\b", re.I)
 SAFE_CALLS = {"int", "float", "len", "bool", "round", "abs"}
 
 
@@ -892,6 +894,9 @@ class SqlBuiltFromStrings(Rule):
                       "text": "text()"}[site.kind]
             message = f"SQL built with {site.how} and run by {runner}: {values} can change the query (SQL injection)"
             problems = ([site.problem] if site.problem else []) + the_plan.problems
+            if NO_PARAMS.match(text) and the_plan.params:
+                problems.append(f"{text.split()[0].upper()} statements take no parameters: check the value against "
+                                "an allowlist (or convert it with int())")
             if site.kind == "execute" and callee_name(site.call) == "executescript":
                 problems.append("executescript() takes no parameters: run each statement with execute() and "
                                 "parameters")

@@ -221,6 +221,7 @@ def test_comments_and_layout_are_kept(tmp_path):
     ('def q(db, where):\n    return db.execute(f"SELECT * FROM users WHERE {where}").fetchall()\n', "piece of SQL"),
     ('def q(db, name, flag):\n    sql = "SELECT * FROM users"\n    if flag:\n'
      '        sql += f" WHERE name = \'{name}\'"\n    return db.execute(sql).fetchall()\n', "branch or loop"),
+    ('def q(db, level):\n    db.execute(f"PRAGMA read_uncommitted = {level}")\n', "take no parameters"),
     ('def q(db, name):\n    db.executescript(f"DELETE FROM users WHERE name = \'{name}\';")\n', "executescript"),
     ('def q(db, name, role):\n    return db.execute(f"SELECT * FROM users WHERE name = \'{name}\' AND role = ?", '
      '(role,)).fetchall()\n', "already passes parameters"),
