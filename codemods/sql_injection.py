@@ -450,7 +450,7 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
         if _const(expr):
             return True
         names = names_in(expr)
-        return bool(names) and isinstance(expr, cst.Name) and names <= safe_names
+        return _placeholders_only(expr) or bool(names) and isinstance(expr, cst.Name) and names <= safe_names
 
     def value_param(piece: Piece) -> bool:
         return piece.conversion in (None, "s") and not piece.spec
@@ -1092,7 +1092,8 @@ def _append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
 
 
 def _int_params(func: cst.FunctionDef, file) -> set[str]:
-    """Names that can only hold numbers: ``<int:id>`` route parameters, ``x = int(...)``."""
+    """Names that cannot carry SQL: ``<int:id>`` route parameters, ``x = int(...)``,
+    ``marks = ",".join("?" * len(ids))``."""
     out: set[str] = set()
     for dec in func.decorators:
         for node in [dec.decorator] + ([a.value for a in dec.decorator.args] if isinstance(dec.decorator, cst.Call)
@@ -1109,7 +1110,7 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
         def visit_Assign(self, n):
             for t in n.targets:
                 if isinstance(t.target, cst.Name):
-                    ok = isinstance(n.value, (cst.Integer, cst.Float)) or (
+                    ok = isinstance(n.value, (cst.Integer, cst.Float)) or _placeholders_only(n.value) or (
                         isinstance(n.value, cst.Call) and dotted_name(n.value.func) in ("int", "float"))
                     numeric[t.target.value] = numeric.get(t.target.value, True) and ok
 
@@ -1122,6 +1123,28 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
     # a parameter counts once the function body itself converts it (`n = int(n)`)
     out |= {name for name, ok in numeric.items() if ok and (name not in params or name in top)}
     return out
+
+
+PLACEHOLDER = re.compile(r"^\s*(\?|%s|:\w+|%\(\w+\)s)?\s*,?\s*$")
+
+
+def _placeholders_only(node: cst.BaseExpression) -> bool:
+    """``",".join("?" * len(ids))`` and the like: text made of placeholders alone."""
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "join"
+            and string_value(node.func.value) is not None and PLACEHOLDER.match(string_value(node.func.value))):
+        return False
+    strings: list[str] = []
+
+    class V(cst.CSTVisitor):
+        def visit_SimpleString(self, n):
+            strings.append(string_value(n) or "")
+
+        def visit_FormattedString(self, n):
+            strings.append("{}")
+
+    for arg in node.args:
+        arg.visit(V())
+    return bool(strings) and all(PLACEHOLDER.match(text) for text in strings)
 
 
 def _allowlisted(func: cst.FunctionDef) -> set[str]:

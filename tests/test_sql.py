@@ -218,6 +218,8 @@ def test_comments_and_layout_are_kept(tmp_path):
     ('def q(db, d):\n    return db.execute(f"SELECT * FROM users ORDER BY name {d}").fetchall()\n',
      "table or column name"),
     ('def q(db, ids):\n    return db.execute(f"SELECT * FROM users WHERE id IN ({ids})").fetchall()\n', "IN list"),
+    ('def q(db, ids):\n    return db.execute(f"SELECT * FROM users WHERE id IN ({\',\'.join(str(i) for i in ids)})").fetchall()\n',
+     "IN list"),
     ('def q(db, where):\n    return db.execute(f"SELECT * FROM users WHERE {where}").fetchall()\n', "piece of SQL"),
     ('def q(db, name, flag):\n    sql = "SELECT * FROM users"\n    if flag:\n'
      '        sql += f" WHERE name = \'{name}\'"\n    return db.execute(sql).fetchall()\n', "branch or loop"),
@@ -370,6 +372,9 @@ def test_pandas_read_sql_gets_params(tmp_path):
     'def q(db, n):\n    return db.execute(f"SELECT * FROM users LIMIT {int(n)}").fetchall()\n',
     'def q(db, n):\n    n = int(n)\n    return db.execute(f"SELECT * FROM users LIMIT {n}").fetchall()\n',
     'def q(db, n):\n    return db.execute("SELECT * FROM users LIMIT %d" % n).fetchall()\n',
+    'def q(db, ids):\n    marks = ",".join("?" * len(ids))\n'
+    '    return db.execute(f"SELECT * FROM users WHERE id IN ({marks})", ids).fetchall()\n',
+    'def q(db, ids):\n    return db.execute(f"SELECT * FROM users WHERE id IN ({\', \'.join([\'?\'] * len(ids))})", ids).fetchall()\n',
     'def q(runner, name):\n    return runner.execute(f"deploy {name}")\n',
     'def q(db, col):\n    if col not in ("name", "role"):\n        raise ValueError(col)\n'
     '    return db.execute(f"SELECT {col} FROM users").fetchall()\n',
