@@ -294,7 +294,9 @@ def _format_pieces(template: str, args: list[cst.Arg]) -> list[Piece] | None:
     return pieces
 
 
-def _percent_pieces(template: str, right: cst.BaseExpression) -> list[Piece] | None:
+def _percent_pieces(template: str, right: cst.BaseExpression, numeric: bool = False) -> list[Piece] | None:
+    """Pieces of ``template % right``; numeric conversions (``%d``) give a piece
+    with conversion "d" when ``numeric`` is set, else no pieces at all."""
     import re
 
     values = [e.value for e in right.elements] if isinstance(right, cst.Tuple) else [right]
@@ -317,6 +319,8 @@ def _percent_pieces(template: str, right: cst.BaseExpression) -> list[Piece] | N
             pieces.append(Piece(expr=values[i]))
         elif conv == "r":
             pieces.append(Piece(expr=values[i], conversion="r"))
+        elif numeric and conv in ("d", "i"):
+            pieces.append(Piece(expr=values[i], conversion="d"))
         else:
             return None  # numeric conversions: leave to a human
         i += 1

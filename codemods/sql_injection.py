@@ -131,6 +131,12 @@ def _pieces(node: cst.BaseExpression) -> tuple[list[Piece], str, str, str] | Non
             if quote is None:
                 quote, prefix = sub[1], sub[2]
         return out, quote or '"', prefix or "", "f-string"
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
+        template, parts = string_value(node.left), _literal_parts(node.left)
+        pieces = _percent_pieces(template, node.right, numeric=True) if template is not None else None
+        if pieces is None or parts is None:
+            return None
+        return pieces, parts[1], parts[0], "`%` formatting"
     fmt = formatted(node)
     if fmt is None:
         return None
@@ -150,7 +156,7 @@ def _template_pieces(node: cst.BaseExpression, module_consts: dict[str, cst.Assi
             and isinstance(node.left, cst.Name) and node.left.value in module_consts:
         assign = module_consts[node.left.value]
         template = string_value(assign.value)
-        pieces = _percent_pieces(template, node.right) if template is not None else None
+        pieces = _percent_pieces(template, node.right, numeric=True) if template is not None else None
         how = "`%` on a module-level template"
     else:
         return None
@@ -446,6 +452,8 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
         return "".join(t if isinstance(t, str) else "?" for seg in result.texts for t in seg)
 
     def safe(piece: Piece) -> bool:
+        if piece.conversion == "d":
+            return True  # "%d" % x: only a number gets in (or a TypeError)
         expr = _unwrap_str(piece.expr)
         if _const(expr):
             return True
@@ -453,7 +461,7 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
         return _placeholders_only(expr) or bool(names) and isinstance(expr, cst.Name) and names <= safe_names
 
     def value_param(piece: Piece) -> bool:
-        return piece.conversion in (None, "s") and not piece.spec
+        return piece.conversion in (None, "s", "d") and not piece.spec
 
     i = 0
     n = len(stream)
@@ -516,7 +524,7 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
             i += 1
             continue
         piece: Piece = item
-        if safe(piece):
+        if safe(piece) and piece.conversion != "d":
             result.texts[seg_index].append(piece.expr)
             i += 1
             continue
@@ -531,7 +539,15 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
         kind = _unquoted_kind(before, next_text if rest else after, following_value=bool(rest) and not next_text)
         expr = piece.expr
         label = code_for(expr)
-        if kind == "value" and value_param(piece):
+        if piece.conversion == "d":
+            # a number: a parameter where a value goes, else kept as it was written
+            if kind == "value":
+                param = Param(expr, seg_index)
+                result.params.append(param)
+                result.texts[seg_index].append(param)
+            else:
+                result.texts[seg_index].append(cst.Call(cst.Name("int"), [cst.Arg(expr)]))
+        elif kind == "value" and value_param(piece):
             result.unsafe.append(expr)
             param = Param(_unwrap_str(expr), seg_index)
             result.params.append(param)

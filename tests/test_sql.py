@@ -65,6 +65,16 @@ SHAPES = {
         [("1",), ("3",), ("99",)],
         [("99 OR 1=1",), ("0 UNION SELECT pw FROM users",)],
     ),
+    "percent_quoted_and_d": (
+        '''
+        def q(db, uid, title):
+            db.execute("UPDATE notes SET title = '%s'"
+                       " WHERE id = %d" % (title, uid))
+            return db.execute("SELECT id, title FROM notes").fetchall()
+        ''',
+        [("New", 1), ("Old", 3)],
+        [("x' --", 1)],
+    ),
     "format_lowercase": (
         '''
         def q(db, uid, title):
