@@ -72,8 +72,8 @@ SHAPES = {
                        " WHERE id = %d" % (title, uid))
             return db.execute("SELECT id, title FROM notes").fetchall()
         ''',
-        [("New", 1), ("Old", 3)],
-        [("x' --", 1)],
+        [(1, "New"), (3, "Old")],
+        [(1, "x' --")],
     ),
     "format_lowercase": (
         '''
