@@ -56,3 +56,36 @@ def run_sample_tests(root: Path, *extra: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra],
         cwd=root, env=env, capture_output=True, text=True, timeout=600,
     )
+
+
+# The start of every probe script: a browser-like form post that sends the
+# page's CSRF token when it has one.
+PROBE_PREAMBLE = r'''
+import io, json, os, re, sqlite3, sys, tempfile
+sys.path.insert(0, ".")
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+out = {}
+
+
+def post_form(c, form_url, data, post_url=None, **kw):
+    """Like a browser: load the page, send the form's hidden token if it has one."""
+    page = c.get(form_url).get_data(as_text=True)
+    m = TOKEN.search(page)
+    if m:
+        data = dict(data, csrf_token=m.group(1))
+    return c.post(post_url or form_url, data=data, **kw)
+'''
+
+
+def run_probe(root: Path, script: str) -> dict:
+    """Run a probe script in a sample project (a subprocess: the samples' module
+    names clash) and return the JSON it printed last."""
+    import json
+
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    for key in ("SECRET_KEY", "FLASK_DEBUG", "DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "FORCE_HTTPS"):
+        env.pop(key, None)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -12,33 +12,14 @@ worked before" and "the normal output is unchanged" are measured, not assumed.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hardener.rules import get_rule
-from tests.e2e.conftest import run_sample_tests
+from tests.e2e.conftest import PROBE_PREAMBLE, run_probe, run_sample_tests
 
-COMMON = r'''
-import io, json, os, re, sqlite3, sys, tempfile
-sys.path.insert(0, ".")
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-out = {}
-
-
-def post_form(c, form_url, data, post_url=None, **kw):
-    """Like a browser: load the page, send the form's hidden token if it has one."""
-    page = c.get(form_url).get_data(as_text=True)
-    m = TOKEN.search(page)
-    if m:
-        data = dict(data, csrf_token=m.group(1))
-    return c.post(post_url or form_url, data=data, **kw)
-'''
-
-NOTES_PROBE = COMMON + r'''
+NOTES_PROBE = PROBE_PREAMBLE + r'''
 import app as notes
 app = notes.app
 tmp = tempfile.mkdtemp()
@@ -85,7 +66,7 @@ out["stored"] = dict(db.execute("SELECT username, password FROM users").fetchall
 print(json.dumps(out))
 '''
 
-SHOP_PROBE = COMMON + r'''
+SHOP_PROBE = PROBE_PREAMBLE + r'''
 from shop import create_app
 from shop.extensions import db
 from shop.models import User
@@ -119,13 +100,7 @@ PROBES = {"notes_app": NOTES_PROBE, "shop_factory": SHOP_PROBE}
 
 
 def probe(root: Path, sample: str) -> dict:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    for key in ("SECRET_KEY", "FLASK_DEBUG", "DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "FORCE_HTTPS"):
-        env.pop(key, None)
-    proc = subprocess.run([sys.executable, "-c", PROBES[sample], "x"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_probe(root, PROBES[sample])
 
 
 CASES = [("notes_app", ()), ("notes_app", ("--unsafe-fixes",)),

@@ -10,27 +10,13 @@ returns the same rows.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-COMMON = r'''
-import json, os, re, sqlite3, sys, tempfile
-sys.path.insert(0, ".")
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-out = {}
+from tests.e2e.conftest import PROBE_PREAMBLE, run_probe
 
-
-def post_form(c, form_url, data, post_url=None, **kw):
-    page = c.get(form_url).get_data(as_text=True)
-    m = TOKEN.search(page)
-    if m:
-        data = dict(data, csrf_token=m.group(1))
-    return c.post(post_url or form_url, data=data, **kw)
+COMMON = PROBE_PREAMBLE + r'''
 
 
 def items(html):
@@ -110,13 +96,7 @@ PROBES = {"notes_app": NOTES, "shop_factory": SHOP}
 
 
 def probe(root: Path, sample: str) -> dict:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    for key in ("SECRET_KEY", "FLASK_DEBUG", "DATABASE_URL", "SQLALCHEMY_DATABASE_URI", "FORCE_HTTPS"):
-        env.pop(key, None)
-    proc = subprocess.run([sys.executable, "-c", PROBES[sample]], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_probe(root, PROBES[sample])
 
 
 @pytest.fixture(scope="module")
