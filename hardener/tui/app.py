@@ -67,6 +67,10 @@ class HardenerApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "hardener"
     ENABLE_COMMAND_PALETTE = False
+    # how often the scan updates the screen (seconds); 0: after every file
+    update_interval = 0.1
+    # how many findings from the cursor on get their fix computed ahead of time
+    lookahead = 4
 
     BINDINGS = [
         Binding("y", "accept", "accept"),
@@ -173,7 +177,20 @@ class HardenerApp(App[int]):
     @property
     def palette(self) -> Palette:
         theme = self.current_theme
-        return Palette(theme.dark, self.theme_variables)
+        if getattr(self, "_palette_for", None) != theme.name:
+            self._palette_for, self._palette = theme.name, Palette(theme.dark, self.theme_variables)
+            self._render_cache = {}
+        return self._palette
+
+    def cached(self, key, make):
+        """Rendered excerpts, diffs and docs, reused while the theme stays (highlighting is the slow part)."""
+        self.palette  # drops the cache when the theme changed
+        cache = self._render_cache
+        if key not in cache:
+            if len(cache) > 400:
+                cache.clear()
+            cache[key] = make()
+        return cache[key]
 
     # ------------------------------------------------------------------ engine
 
@@ -189,14 +206,31 @@ class HardenerApp(App[int]):
         worker = get_current_worker()
         scanner = self._scanner = session.scanner()
 
+        found: list[Finding] = []
+        last = {"progress": 0.0, "found": 0.0}
+
+        def flush() -> None:
+            batch = found[:]
+            found.clear()
+            last["found"] = time.perf_counter()
+            self.call_from_thread(self._scan_found, batch)
+
+        def on_finding(finding: Finding) -> None:
+            found.append(finding)
+            # the first finding at once, then at most ten updates a second
+            if last["found"] == 0.0 or time.perf_counter() - last["found"] >= self.update_interval:
+                flush()
+
         def progress(done: int, total: int, path: str) -> None:
             now = time.perf_counter()
-            if path and done and now - self._last_progress < 0.05:
+            if found and now - last["found"] >= self.update_interval:
+                flush()
+            if path and done and now - last["progress"] < self.update_interval / 2:
                 return
-            self._last_progress = now
+            last["progress"] = now
             self.call_from_thread(self._scan_progress, done, total, path)
 
-        result = scanner.run(on_progress=progress, on_finding=lambda f: self.call_from_thread(self._scan_found, f))
+        result = scanner.run(on_progress=progress, on_finding=on_finding)
         self._scanner = None
         session.load(result)
         self.call_from_thread(self._scan_done, list(result.findings), list(result.errors), result.cancelled)
@@ -229,8 +263,9 @@ class HardenerApp(App[int]):
                      session.files_scanned, session.complete)
 
     def _precompute(self, session: ReviewSession) -> None:
-        """Idle time: compute the fixes near the cursor first, then the rest."""
-        for entry_id in list(self.compute_order):
+        """Idle time: compute the fixes of the finding under the cursor and of the
+        next few (a rescan after each accept makes computing them all wasted work)."""
+        for entry_id in list(self.compute_order)[:self.lookahead]:
             entry = session.get(entry_id)
             if entry is None or entry.status not in (Status.PENDING, Status.SKIPPED):
                 continue
@@ -296,9 +331,9 @@ class HardenerApp(App[int]):
         label = f"{min(done + 1, total)}/{total} {path}" if path else f"{done}/{total} files"
         self.query_one("#scanlabel", Static).update(Text(label, no_wrap=True, overflow="ellipsis"))
 
-    def _scan_found(self, finding: Finding) -> None:
+    def _scan_found(self, findings: list[Finding]) -> None:
         self.timings.setdefault("first_finding", time.perf_counter())
-        self.provisional.append(finding)
+        self.provisional.extend(findings)
         self.update_list()
         self.update_topbar()
 
@@ -340,7 +375,12 @@ class HardenerApp(App[int]):
         if entry_id == self.cursor:
             self.update_detail()
             self.refresh_bindings()
-        self.update_list()
+        entry = next((e for e in self.entries if e.id == entry_id), None)
+        state = self.fix_state(entry) if entry is not None else None
+        if state is not None and state[1] is not None and entry_id in self._order:  # the mark becomes "!"
+            label = self.entry_label(entry, self.palette)
+            label.truncate(self.list_width(), overflow="ellipsis")
+            self.query_one("#list", OptionList).replace_option_prompt(f"e{entry_id}", label)
 
     def _set_busy(self, text: str) -> None:
         self.busy = text
@@ -538,7 +578,7 @@ class HardenerApp(App[int]):
 
     def update_errors(self) -> None:
         widget = self.query_one("#errors", Static)
-        shown = [(p, m) for p, m in self.errors if not m.startswith("no Flask app found")]
+        shown = [(p, m) for p, m in self.errors if self.entries or not m.startswith("no Flask app found")]
         widget.display = bool(shown)
         if shown:
             widget.border_title = f"errors ({len(shown)})"
@@ -567,6 +607,9 @@ class HardenerApp(App[int]):
         from hardener.rules import get_rule
 
         entry = self.current() if self.phase != "scanning" else None
+        if self.cursor != getattr(self, "_detail_cursor", None):
+            self._detail_cursor = self.cursor
+            self.query_one("#detail", VerticalScroll).scroll_home(animate=False)
         status = self.status_of(entry) if entry else Status.PENDING
         title = Text()
         title.append(f"{finding.code} {finding.name}", style="bold")
@@ -587,14 +630,17 @@ class HardenerApp(App[int]):
         title.append(mask_secrets(finding.message, self.secrets + finding.secret_values))
         head.update(title)
         source = entry.source if entry is not None else self._disk(finding.path)
-        parts["excerpt"].update(excerpt(finding, source, self.secrets + finding.secret_values, palette))
+        parts["excerpt"].update(self.cached(
+            ("excerpt", id(finding), id(source), len(self.secrets)),
+            lambda: excerpt(finding, source, self.secrets + finding.secret_values, palette)))
         fix_text, diff, more = self.fix_parts(entry, finding, palette)
         parts["fix"].update(fix_text)
         parts["diff"].update(diff)
         parts["more"].update(more)
         rule = get_rule(finding.code)
-        parts["doc"].update(Group(Text("About this rule", style="bold underline"), explanation(rule, palette))
-                            if rule is not None else "")
+        parts["doc"].update(self.cached(
+            ("doc", finding.code),
+            lambda: Group(Text("About this rule", style="bold underline"), explanation(rule, palette)) if rule else ""))
 
     def _disk(self, rel: str) -> bytes | None:
         try:
@@ -641,7 +687,9 @@ class HardenerApp(App[int]):
             return head, "", ""
         secrets = self.secrets + finding.secret_values
         more = what_else(cs, palette) or ""
-        return head, diff_view(cs, secrets, palette, side_by_side=self.side_by_side), more
+        diff = self.cached(("diff", id(cs), self.side_by_side, len(secrets)),
+                           lambda: diff_view(cs, secrets, palette, side_by_side=self.side_by_side))
+        return head, diff, more
 
     def empty_state(self, palette: Palette) -> RenderableType:
         if self.phase == "scanning":
@@ -804,7 +852,6 @@ class HardenerApp(App[int]):
             self._syncing = False
         i = order.index(self.cursor)
         self.compute_order = order[i:] + order[:i]
-        self.query_one("#detail").scroll_home(animate=False)
         self.update_detail()
         self.update_topbar()
         self.refresh_bindings()
@@ -938,7 +985,7 @@ class HardenerApp(App[int]):
     def _written(self, report, plan: WritePlan) -> None:
         self.report, self.result, self.written = report, plan.result, True
         self.phase = "written"
-        skipped = Counter(e.finding.code for e in self.entries if e.status is Status.SKIPPED)
+        skipped = Counter(f"{e.finding.code} {e.finding.name}" for e in self.entries if e.status is Status.SKIPPED)
         self.push_screen(SummaryScreen(report, plan.result, self.root, self.config, dict(skipped)))
 
     def action_quit_app(self) -> None:

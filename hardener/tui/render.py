@@ -49,12 +49,15 @@ class Palette:
 
 
 def _opaque(variables: dict[str, str], dark: bool) -> dict[str, str]:
-    """Theme colours as #rrggbb (translucent ones blended onto the background)."""
+    """The theme colours used here as #rrggbb (translucent ones blended onto the background)."""
     from textual.color import Color
 
     base = Color.parse(variables.get("background") or ("#121212" if dark else "#efefef"))
     out = {}
-    for name, value in variables.items():
+    for name in ("surface", "error", "warning", "success", "accent", "foreground-muted"):
+        value = variables.get(name)
+        if not value:
+            continue
         try:
             color = Color.parse(value)
         except Exception:
@@ -93,29 +96,44 @@ def lexer_for(path: str) -> str:
     return "text"
 
 
+_HIGHLIGHTED: dict[tuple[str, str, str], list[Text]] = {}
+
+
 def _highlight(text: str, path: str, palette: Palette) -> list[Text]:
-    """One Text per line, highlighted as the file's language."""
+    """One Text per line, highlighted as the file's language (each version of a file once)."""
     if not text:
         return []
-    syntax = Syntax("", lexer_for(path), theme=palette.code_theme, background_color="default")
-    lines = syntax.highlight(text).split("\n", allow_blank=True)
-    expected = len(text.splitlines())
-    return lines[:expected] + [Text("")] * (expected - len(lines))
+    key = (lexer_for(path), palette.code_theme, text)
+    lines = _HIGHLIGHTED.get(key)
+    if lines is None:
+        syntax = Syntax("", key[0], theme=palette.code_theme, background_color="default")
+        lines = syntax.highlight(text).split("\n", allow_blank=True)
+        expected = len(text.splitlines())
+        lines = lines[:expected] + [Text("")] * (expected - len(lines))
+        if len(_HIGHLIGHTED) > 64:
+            _HIGHLIGHTED.clear()
+        _HIGHLIGHTED[key] = lines
+    return lines
 
 
 def excerpt(finding: Finding, source: bytes | None, secrets, palette: Palette, context: int = 3) -> RenderableType:
-    """The lines around the finding, the finding's own lines highlighted."""
+    """The lines around the finding, the finding's own lines marked."""
     text = mask_secrets(decode(source), secrets)
     if not text:
         return Text(finding.snippet or "(source not available)", style=palette.muted)
-    count = len(text.splitlines())
+    lines = _highlight(text, finding.path, palette)
     start = max(1, finding.line - context)
-    end = min(count, max(finding.end_line, finding.line) + context)
-    return Syntax(
-        text, lexer_for(finding.path), theme=palette.code_theme, background_color="default",
-        line_numbers=True, line_range=(start, end), highlight_lines=set(range(finding.line, finding.end_line + 1)),
-        word_wrap=True,
-    )
+    end = min(len(lines), max(finding.end_line, finding.line) + context)
+    table = Table.grid(expand=True, padding=(0, 1))
+    table.add_column(no_wrap=True, width=1)
+    table.add_column(justify="right", no_wrap=True, width=len(str(end)))
+    table.add_column(ratio=1, overflow="fold")
+    marked = range(finding.line, max(finding.end_line, finding.line) + 1)
+    for n in range(start, end + 1):
+        here = n in marked
+        table.add_row(Text("❱" if here else " ", style=f"bold {palette.error}"),
+                      Text(str(n), style="bold" if here else palette.muted), lines[n - 1].copy())
+    return table
 
 
 def _file_title(change: FileChange) -> str:

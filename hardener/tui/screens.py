@@ -137,7 +137,7 @@ class SummaryScreen(Screen[None]):
         Binding("question_mark", "app.help", "help", show=False),
     ]
 
-    def __init__(self, report, result, root: Path, config, skipped: dict[str, int]):
+    def __init__(self, report, result, root: Path, config, skipped: dict[str, int]):  # skipped: "H211 name" -> count
         super().__init__()
         self.report, self.result, self.root, self.config, self.skipped = report, result, root, config, skipped
 
@@ -153,16 +153,13 @@ class SummaryScreen(Screen[None]):
         from hardener.summary import install_command
 
         report = self.report
-        applied = Counter(a.finding.code for a in report.applied)
-        names = {a.finding.code: a.finding.name for a in report.applied}
-        names.update({code: code for code in self.skipped if code not in names})
-        per_rule = Table(title=None, show_edge=False, expand=False, pad_edge=False)
+        applied = Counter(f"{a.finding.code} {a.finding.name}" for a in report.applied)
+        per_rule = Table(show_edge=False, expand=False, pad_edge=False)
         per_rule.add_column("rule")
         per_rule.add_column("applied", justify="right")
         per_rule.add_column("skipped", justify="right")
-        for code in sorted(set(applied) | set(self.skipped)):
-            label = f"{code} {names[code]}" if names.get(code, code) != code else code
-            per_rule.add_row(label, str(applied.get(code, 0)), str(self.skipped.get(code, 0)))
+        for rule in sorted(set(applied) | set(self.skipped)):
+            per_rule.add_row(rule, str(applied.get(rule, 0)), str(self.skipped.get(rule, 0)))
         parts = [Text(f"Applied {len(report.applied)} fix{'es' if len(report.applied) != 1 else ''}.", style="bold"),
                  per_rule, Text("")]
 
