@@ -544,6 +544,9 @@ class HardenerApp(App[int]):
                     options.append(Option(self.entry_label(e, palette), id=f"e{e.id}"))
                     order.append(e.id)
         self._order = order
+        width = self.list_width()
+        for option in options:
+            option.prompt.truncate(width, overflow="ellipsis")
         if self.cursor not in order and self.phase == "scanning" and order:
             self.cursor = order[0]
         widget = self.query_one("#list", OptionList)
@@ -561,6 +564,14 @@ class HardenerApp(App[int]):
             self.compute_order = order[i:] + order[:i]
         else:
             self.compute_order = order
+
+    def list_width(self) -> int:
+        widget = self.query_one("#list", OptionList)
+        width = widget.scrollable_content_region.width
+        return max(10, (width or 40) - 1)
+
+    def on_resize(self, event) -> None:
+        self.call_after_refresh(self.update_list)
 
     @on(OptionList.OptionHighlighted, "#list")
     def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -613,12 +624,11 @@ class HardenerApp(App[int]):
         status = self.status_of(entry) if entry else Status.PENDING
         title = Text()
         title.append(f"{finding.code} {finding.name}", style="bold")
-        title.append("  ")
-        title.append_text(palette.badge(str(finding.severity)))
-        title.append(f" {finding.severity}", style=palette.severity(str(finding.severity)))
-        title.append(f"  confidence {finding.confidence}", style=palette.muted)
+        title.append("\n")
+        title.append(f"{finding.severity}", style=palette.severity(str(finding.severity)))
+        title.append(f" · confidence {finding.confidence} · {finding.category}", style=palette.muted)
         if finding.cwe:
-            title.append("  ")
+            title.append(" · ", style=palette.muted)
             title.append(f"CWE-{finding.cwe}", style=f"underline link {cwe_url(finding.cwe)}")
         title.append(f"\n{finding.path}:{finding.line}:{finding.column}", style=palette.accent)
         title.append(f"  {MARKS[status]} {status}", style=palette.muted)
