@@ -41,7 +41,8 @@ def _corpus_files(limit: int | None):
 def _copy(files, root: Path) -> int:
     count = 0
     for base, path in files:
-        rel = Path(base.name) / path.relative_to(base)
+        # not "site-packages": discovery skips folders of that name (installed code)
+        rel = Path("stdlib" if base == STDLIB else "packages") / path.relative_to(base)
         dest = root / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -72,6 +73,7 @@ def _run(files, tmp_path):
     second, ws2, _ = apply_fixes(root, config, unsafe=True)
     assert ws2.changed == {}, sorted(ws2.changed)
     assert _digest(files) == originals  # nothing outside the root was touched
+    assert result.files_scanned >= copied * 0.95, (result.files_scanned, copied)
     return copied, len(result.findings), len(report.applied), len(result.errors)
 
 
