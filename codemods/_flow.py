@@ -374,14 +374,15 @@ def formatted(node: cst.BaseExpression | None) -> Formatted | None:
     if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
         operands: list[cst.BaseExpression] = []
 
-        def flatten(n):
-            if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Add) and not n.lpar:
+        def flatten(n, outer=False):
+            # the outer expression's own parentheses do not group anything
+            if isinstance(n, cst.BinaryOperation) and isinstance(n.operator, cst.Add) and (outer or not n.lpar):
                 flatten(n.left)
                 flatten(n.right)
             else:
                 operands.append(n)
 
-        flatten(node)
+        flatten(node, outer=True)
         pieces = []
         quote = prefix = None
         for operand in operands:

@@ -967,6 +967,9 @@ class SqlBuiltFromStrings(Rule):
             if kept:
                 return _fstring(text_items, file.code_for) or _raise("a constant in the SQL has quotes in it")
             text = "".join(text_items)
+            split = _split_like(seg, text)
+            if split is not None:
+                return split
             return string_literal(text, seg.quote if seg.quote else '"', seg.prefix.replace("f", ""))
 
         def compute():
@@ -1048,6 +1051,62 @@ class SqlBuiltFromStrings(Rule):
                        reason=f"{why}: the placeholders assume sqlite3 `?`; set paramstyle in [tool.hardener] "
                               "(qmark, format or named) if the connection is another driver")
         return Fix(title, Safety.SAFE, compute)
+
+
+def _split_like(seg: Segment, text: str) -> cst.ConcatenatedString | None:
+    """``text`` as adjacent literals split where the original ones were
+    (``"SELECT ..."  # comment`` / ``" WHERE ..."``), so that layout and
+    comments stay; a split that fell inside a replaced value is dropped."""
+    import difflib
+
+    node = seg.node
+    if seg.template is not None:
+        node = seg.template.value
+    elif isinstance(node, cst.BinaryOperation):
+        node = node.left
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        node = node.func.value
+    if not isinstance(node, cst.ConcatenatedString):
+        return None
+    parts: list[cst.SimpleString] = []
+    gaps: list = []
+
+    def flatten(n):
+        if isinstance(n, cst.ConcatenatedString):
+            flatten(n.left)
+            gaps.append(n.whitespace_between)
+            flatten(n.right)
+        else:
+            parts.append(n)
+
+    flatten(node)
+    if not all(isinstance(p, cst.SimpleString) for p in parts):
+        return None
+    texts = [string_value(p) or "" for p in parts]
+    old = "".join(texts)
+    blocks = difflib.SequenceMatcher(None, old, text, autojunk=False).get_matching_blocks()
+    cuts, where = [], 0
+    for index, part_text in enumerate(texts[:-1]):
+        where += len(part_text)
+        new = next((b + where - a for a, b, size in blocks if a <= where <= a + size and size), None)
+        cuts.append(new if new is not None and (not cuts or cuts[-1] is None or new >= cuts[-1]) else None)
+    chunks, kept_gaps, start = [], [], 0
+    owner = [parts[0]]
+    for index, cut in enumerate(cuts):
+        if cut is None:
+            continue
+        chunks.append((text[start:cut], owner[-1]))
+        kept_gaps.append(gaps[index])
+        owner.append(parts[index + 1])
+        start = cut
+    chunks.append((text[start:], owner[-1]))
+    if len(chunks) < 2:
+        return None
+    literals = [string_literal(chunk, part.quote, part.prefix) for chunk, part in chunks]
+    result = literals[-1]
+    for literal, gap in zip(reversed(literals[:-1]), reversed(kept_gaps)):
+        result = cst.ConcatenatedString(literal, result, whitespace_between=gap)
+    return result.with_changes(lpar=node.lpar, rpar=node.rpar)
 
 
 def _raise(message: str):

@@ -219,6 +219,27 @@ def test_comments_and_layout_are_kept(tmp_path):
         '''))
 
 
+def test_adjacent_literals_keep_their_lines_and_comments(tmp_path):
+    root = project(tmp_path, DB + dedent('''
+        def q(db, title, uid):
+            db.execute(
+                "UPDATE notes SET title = '%s'"  # the new title
+                " WHERE id = %d" % (title, uid)
+            )
+            return db.execute(("SELECT * FROM notes "
+                               "WHERE title = '" + title + "' "
+                               "ORDER BY id")).fetchall()
+        '''))
+    texts, _ = fix(root, "H301")
+    assert dedent('''
+            db.execute(
+                "UPDATE notes SET title = ?"  # the new title
+                " WHERE id = ?", (title, uid)
+            )
+            return db.execute("SELECT * FROM notes WHERE title = ? ORDER BY id", (title,)).fetchall()
+        ''') in dedent(texts["app.py"].split("def q(db, title, uid):\n")[1])
+
+
 # --------------------------------------------------------------------------- reported without a fix
 
 
