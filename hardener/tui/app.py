@@ -129,6 +129,7 @@ class HardenerApp(App[int]):
         self.written = False
         self.initial_findings: list[Finding] = []
         self.initial_errors: list[tuple[str, str]] = []
+        self.session_scanned: list[str] = []  # the files the first scan read
         self.compute_order: list[int] = []
         self._scanner = None
         self._stop = threading.Event()
@@ -150,10 +151,10 @@ class HardenerApp(App[int]):
                 yield Static(id="errors")
             with VerticalScroll(id="detail"):
                 yield Static(id="d-head")
-                yield Static(id="d-excerpt")
                 yield Static(id="d-fix")
                 yield Static(id="d-diff")
                 yield Static(id="d-more")
+                yield Static(id="d-excerpt")
                 yield Static(id="d-doc")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -233,7 +234,8 @@ class HardenerApp(App[int]):
         result = scanner.run(on_progress=progress, on_finding=on_finding)
         self._scanner = None
         session.load(result)
-        self.call_from_thread(self._scan_done, list(result.findings), list(result.errors), result.cancelled)
+        scanned = sorted(result.project.python) + sorted(result.project.templates)
+        self.call_from_thread(self._scan_done, list(result.findings), list(result.errors), result.cancelled, scanned)
         self.call_from_thread(self._take_view, self._view(session, 0))
         while not (worker.is_cancelled or self._stop.is_set()):
             try:
@@ -337,9 +339,10 @@ class HardenerApp(App[int]):
         self.update_list()
         self.update_topbar()
 
-    def _scan_done(self, findings: list[Finding], errors, cancelled: bool) -> None:
+    def _scan_done(self, findings: list[Finding], errors, cancelled: bool, scanned: list[str]) -> None:
         self.timings["scan_done"] = time.perf_counter()
         self.initial_findings, self.initial_errors = findings, errors
+        self.session_scanned = scanned
         self.phase = "review"
         self.query_one("#scanbar").display = False
         current = self.current_finding()
@@ -612,6 +615,7 @@ class HardenerApp(App[int]):
         if finding is None:
             for widget in parts.values():
                 widget.update("")
+                widget.display = False
             head.update(self.empty_state(palette))
             return
         from hardener.docs import cwe_url
@@ -640,17 +644,23 @@ class HardenerApp(App[int]):
         title.append(mask_secrets(finding.message, self.secrets + finding.secret_values))
         head.update(title)
         source = entry.source if entry is not None else self._disk(finding.path)
-        parts["excerpt"].update(self.cached(
-            ("excerpt", id(finding), id(source), len(self.secrets)),
-            lambda: excerpt(finding, source, self.secrets + finding.secret_values, palette)))
         fix_text, diff, more = self.fix_parts(entry, finding, palette)
-        parts["fix"].update(fix_text)
-        parts["diff"].update(diff)
-        parts["more"].update(more)
         rule = get_rule(finding.code)
-        parts["doc"].update(self.cached(
-            ("doc", finding.code),
-            lambda: Group(Text("About this rule", style="bold underline"), explanation(rule, palette)) if rule else ""))
+        content = {
+            "fix": fix_text,
+            "diff": diff,
+            "more": more,
+            "excerpt": self.cached(
+                ("excerpt", id(finding), id(source), len(self.secrets)),
+                lambda: Group(Text(f"The code at {finding.path}:{finding.line}", style="bold underline"),
+                              excerpt(finding, source, self.secrets + finding.secret_values, palette))),
+            "doc": self.cached(
+                ("doc", finding.code),
+                lambda: Group(Text("About this rule", style="bold underline"), explanation(rule, palette)) if rule else ""),
+        }
+        for name, renderable in content.items():
+            parts[name].update(renderable)
+            parts[name].display = bool(renderable)
 
     def _disk(self, rel: str) -> bytes | None:
         try:
@@ -708,9 +718,12 @@ class HardenerApp(App[int]):
             return Text(f"No finding matches the filter {self.filter!r} (Esc clears it).", style=palette.muted)
         no_flask = [m for p, m in self.errors if m.startswith("no Flask app found")]
         if no_flask and not self.entries:
+            scanned = self.session_scanned
+            listing = "".join(f"  {p}\n" for p in scanned[:12]) + (f"  … and {len(scanned) - 12} more\n" if len(scanned) > 12 else "")
             return Text.assemble(
                 ("Not a Flask project\n\n", "bold"),
                 (self.display_path(no_flask[0]) + ".\n\n", ""),
+                ("Scanned:\n" + listing + "\n" if scanned else "", ""),
                 ("hardener looks for Flask(...) application objects (module level or in an app factory). "
                  "Run it in the project root, or pass the root: hardener PATH.", palette.muted),
             )

@@ -26,11 +26,14 @@ class Palette:
         self.dark = dark
         self.code_theme = "monokai" if dark else "default"
         self.background = v.get("surface") or ("#1e1e1e" if dark else "#ffffff")
-        self.error = v.get("error", "#ba3c5b")
-        self.warning = v.get("warning", "#ffa62b")
-        self.success = v.get("success", "#4EBF71")
-        self.accent = v.get("accent", "#0178D4")
+        # text colours: on a light background the theme's bright ones get darker to stay readable
+        self.error = _readable(v.get("error", "#ba3c5b"), dark)
+        self.warning = _readable(v.get("warning", "#ffa62b"), dark)
+        self.success = _readable(v.get("success", "#4EBF71"), dark)
+        self.accent = _readable(v.get("accent", "#0178D4"), dark)
         self.muted = v.get("foreground-muted") or ("#9e9e9e" if dark else "#6e6e6e")
+        if not dark:
+            self.muted = _readable(self.muted, dark)
         self.removed_bg = "#4b1d24" if dark else "#ffdfe3"
         self.added_bg = "#1d4126" if dark else "#d9f5df"
         self.removed_sign = "#ff7b86" if dark else "#b3162e"
@@ -68,6 +71,20 @@ def _opaque(variables: dict[str, str], dark: bool) -> dict[str, str]:
     return out
 
 
+def _readable(color: str, dark: bool) -> str:
+    """Darken a colour until it has enough contrast on white (light themes only)."""
+    from textual.color import Color
+
+    if dark:
+        return color
+    c = Color.parse(color)
+    for _ in range(10):
+        if c.brightness <= 0.45:
+            break
+        c = c.darken(0.08)
+    return c.hex6
+
+
 def decode(data: bytes | None) -> str:
     if data is None:
         return ""
@@ -96,6 +113,21 @@ def lexer_for(path: str) -> str:
     return "text"
 
 
+def _without_background(text: Text) -> Text:
+    """Keep the token colours, drop the code theme's background (the pane's shows through)."""
+    from rich.style import Style
+
+    def strip(style):
+        if isinstance(style, str):
+            style = Style.parse(style) if style else Style()
+        return Style(color=style.color, bold=style.bold, italic=style.italic, underline=style.underline)
+
+    out = Text(text.plain, style=strip(text.style) if text.style else "", end="")
+    for span in text.spans:
+        out.stylize(strip(span.style), span.start, span.end)
+    return out
+
+
 _HIGHLIGHTED: dict[tuple[str, str, str], list[Text]] = {}
 
 
@@ -107,7 +139,7 @@ def _highlight(text: str, path: str, palette: Palette) -> list[Text]:
     lines = _HIGHLIGHTED.get(key)
     if lines is None:
         syntax = Syntax("", key[0], theme=palette.code_theme, background_color="default")
-        lines = syntax.highlight(text).split("\n", allow_blank=True)
+        lines = [_without_background(line) for line in syntax.highlight(text).split("\n", allow_blank=True)]
         expected = len(text.splitlines())
         lines = lines[:expected] + [Text("")] * (expected - len(lines))
         if len(_HIGHLIGHTED) > 64:

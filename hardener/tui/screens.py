@@ -171,6 +171,9 @@ class SummaryScreen(Screen[None]):
 
         section(f"Files changed ({len(report.written)})", report.written)
         section(f"Files created ({len(report.created)})", report.created)
+        if report.journal:
+            parts.append(Text("Undo with: hardener --undo", style="bold"))
+            parts.append(Text(""))
         if report.dependencies:
             section("Dependencies added", report.dependencies)
             parts.insert(len(parts) - 1, Text(f"  install them: {install_command(report.dependencies)}", style="bold"))
@@ -182,11 +185,16 @@ class SummaryScreen(Screen[None]):
         section("Not applied", [f"{f.path}:{f.line} {f.code}: {reason}" for f, reason in report.failed])
         left = report.remaining
         if left:
-            section(f"Findings left ({len(left)})", [f"{f.path}:{f.line} {f.code} {f.name}" for f in left])
+            from hardener.models import Safety
+
+            manual = sum(1 for f in left if f.fix is None)
+            review = sum(1 for f in left if f.fix is not None and f.fix.safety is Safety.REVIEW)
+            kinds = [f"{manual} to fix by hand"] if manual else []
+            kinds += [f"{review} with a 'review' fix"] if review else []
+            section(f"Findings left ({len(left)}" + (f": {', '.join(kinds)}" if kinds else "") + ")",
+                    [f"{f.path}:{f.line} {f.code} {f.name}" for f in left])
         else:
             parts.append(Text("No findings left.", style="bold"))
-        if report.journal:
-            parts.append(Text(f"Undo with: hardener --undo   (journal {report.journal})"))
         return Group(*parts)
 
     def action_save(self, fmt: str) -> None:

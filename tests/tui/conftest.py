@@ -52,7 +52,17 @@ async def idle(pilot, limit: float = 120.0) -> None:
     deadline = loop.time() + limit
     while loop.time() < deadline:
         await pilot.pause(0.02)
-        if app.phase != "scanning" and app.done_seq >= app.seq and app.commands.empty():
+        if app.phase != "scanning" and app.done_seq >= app.seq and app.commands.empty() and fix_shown(app):
             await pilot.pause()
             return
     raise AssertionError(f"the app did not settle: phase={app.phase} seq={app.seq} done={app.done_seq}")
+
+
+def fix_shown(app) -> bool:
+    """The fix of the finding under the cursor is computed (not "computing the fix…")."""
+    from hardener.tui.session import Status
+
+    entry = app.current()
+    if entry is None or not entry.has_fix or app.status_of(entry) not in (Status.PENDING, Status.SKIPPED):
+        return True
+    return app.fix_state(entry) is not None
