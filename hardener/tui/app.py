@@ -117,6 +117,7 @@ class HardenerApp(App[int]):
         self.cursor: int | None = None  # entry id (or -index-1 for a provisional finding)
         self.group = "file"
         self.filter = ""
+        self.editing_filter = False
         self.side_by_side = False
         self.alternatives: set[int] = set()  # entries whose other fix is shown
         self.seq = 0  # commands sent
@@ -430,6 +431,9 @@ class HardenerApp(App[int]):
         return entries
 
     def current(self) -> Entry | None:
+        """The entry under the cursor (None when the filter hides it: keys never act on what is not shown)."""
+        if self.cursor not in self._order:
+            return None
         return next((e for e in self.entries if e.id == self.cursor), None)
 
     def current_finding(self) -> Finding | None:
@@ -479,7 +483,8 @@ class HardenerApp(App[int]):
                 bar.append(f" {MARKS[Status.MANUAL]}{counts[Status.MANUAL]}")
             bar.append(f"  by {self.group}", style=palette.muted)
             if self.filter:
-                bar.append(f"  filter: {self.filter}", style=palette.warning)
+                # "filtering" while the box has the keys, "filter" once Enter gave them back to the list
+                bar.append(f"  {'filtering' if self.editing_filter else 'filter'}: {self.filter}", style=palette.warning)
             if self.side_by_side:
                 bar.append("  side-by-side", style=palette.muted)
         if self.busy or self.seq > self.done_seq:
@@ -550,8 +555,8 @@ class HardenerApp(App[int]):
         width = self.list_width()
         for option in options:
             option.prompt.truncate(width, overflow="ellipsis")
-        if self.cursor not in order and self.phase == "scanning" and order:
-            self.cursor = order[0]
+        if self.cursor not in order and order:
+            self.cursor = order[0]  # the finding shown was filtered out
         widget = self.query_one("#list", OptionList)
         self._syncing = True
         try:
@@ -744,7 +749,7 @@ class HardenerApp(App[int]):
         entry = self.current() if self.phase == "review" else None
         status = self.status_of(entry) if entry else None
         if action == "escape":
-            return self.phase == "scanning" or bool(self.filter)
+            return self.phase == "scanning" or bool(self.filter) or self.editing_filter
         if action in ("accept", "other_fix"):
             if entry is None or status not in (Status.PENDING, Status.SKIPPED) or not entry.has_fix:
                 return False
@@ -907,6 +912,8 @@ class HardenerApp(App[int]):
         box = self.query_one("#filter", Input)
         box.display = True
         box.focus()
+        self.editing_filter = True
+        self.update_topbar()
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
@@ -921,6 +928,8 @@ class HardenerApp(App[int]):
         if not self.filter:
             event.input.display = False
         self.query_one("#list").focus()
+        self.editing_filter = False
+        self.update_topbar()
 
     def action_escape(self) -> None:
         if self.phase == "scanning":
@@ -934,6 +943,7 @@ class HardenerApp(App[int]):
             box.value = ""
             box.display = False
             self.filter = ""
+            self.editing_filter = False
             self.query_one("#list").focus()
             self.update_all()
 
