@@ -964,10 +964,12 @@ class HardenerApp(App[int]):
             return
         path = self.root / finding.path
         before = self._disk(finding.path)
+        entry = self.current()
+        line = disk_line(entry.source if entry is not None else before, before, finding.line)
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
         try:
             with self.suspend():
-                subprocess.call([*shlex.split(editor), f"+{finding.line}", str(path)])
+                subprocess.call([*shlex.split(editor), f"+{line}", str(path)])
         except Exception as exc:  # no terminal to hand over (tests, some terminals)
             self.notify(f"cannot open the editor: {exc}", severity="error")
             return
@@ -1051,6 +1053,20 @@ class HardenerApp(App[int]):
 
             args = SimpleNamespace(exit_zero=False)
         return _exit_with_errors(_exit_for(remaining, args, self.config), errors)
+
+
+def disk_line(shown: bytes | None, disk: bytes | None, line: int) -> int:
+    """The finding's line (counted in the code with the accepted fixes staged)
+    in the file as it is on disk, where the editor opens it."""
+    if shown is None or disk is None or shown == disk:
+        return line
+    import difflib
+
+    a, b = shown.splitlines(), disk.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if i1 <= line - 1 < i2:
+            return j1 + (line - 1 - i1) + 1 if tag == "equal" else j1 + 1
+    return min(line, len(b) or 1)
 
 
 def run_tui(root: Path, config, args) -> int:

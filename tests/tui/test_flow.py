@@ -316,3 +316,13 @@ async def test_parse_errors_are_listed(notes_app):
         assert panel.display
         assert "broken.py" in str(panel.render())
         assert app.entries  # the rest of the project is still reviewed
+
+
+def test_editor_line_maps_staged_lines_to_the_file_on_disk():
+    from hardener.tui.app import disk_line
+
+    disk = b"a\nb\nc\nd\n"
+    staged = b"a\nimport x\nb\nc\nd\n"  # an accepted fix added line 2
+    assert disk_line(staged, disk, 4) == 3  # "c"
+    assert disk_line(staged, disk, 2) == 2  # the added line: where it would go
+    assert disk_line(disk, disk, 3) == 3
