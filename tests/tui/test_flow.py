@@ -326,3 +326,18 @@ def test_editor_line_maps_staged_lines_to_the_file_on_disk():
     assert disk_line(staged, disk, 4) == 3  # "c"
     assert disk_line(staged, disk, 2) == 2  # the added line: where it would go
     assert disk_line(disk, disk, 3) == 3
+
+
+async def test_o_shows_and_accepts_the_other_fix(notes_app):
+    app = make_app(notes_app)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await idle(pilot)
+        headers = await goto(pilot, "H211")
+        other = headers.finding.fix.alternative
+        await pilot.press("o")
+        await idle(pilot)
+        assert other.title in str(app.query_one("#d-fix").render())
+        assert app.fix_state(app.current())[0] is other.changeset()
+        await pilot.press("y")
+        await idle(pilot)
+        assert entry(app, "H211").alternative and entry(app, "H211").status is Status.ACCEPTED

@@ -68,3 +68,17 @@ def test_other_findings_follow_the_accepted_fixes(notes_app):
     # parameterized queries make some plaintext-password findings fixable: they become pending
     became_fixable = [e for e in s.entries if e.id in manual_before and e.status is Status.PENDING]
     assert all(e.finding.fix is not None for e in became_fixable)
+
+
+def test_the_other_fix_is_the_one_written_when_chosen(notes_app):
+    s = session_for(notes_app)
+    headers = first(s, "H211")
+    alternative = headers.finding.fix.alternative
+    assert alternative is not None
+    wanted = {c.path: c.new for c in alternative.changeset().changes}
+    s.accept([headers.id], {headers.id})
+    assert first(s, "H211").alternative
+    assert all(s.ws.read(path) == new for path, new in wanted.items())
+    plan = s.plan_write()
+    assert plan.differs == []
+    assert {p: plan.ws.read(p) for p in wanted} == wanted
