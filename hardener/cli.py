@@ -111,14 +111,16 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args) -> int:
     from hardener.config import ConfigError, load_config
-    from hardener.rules import all_rules, get_rule
 
     if args.list_rules:
+        from hardener.rules import all_rules
+
         for rule in all_rules():
             print(f"{rule.code}  {rule.name:<36} {rule.category:<9} {str(rule.severity):<8} {rule.title()}")
         return EXIT_OK
     if args.explain:
         from hardener.docs import explain
+        from hardener.rules import get_rule
 
         rule = get_rule(args.explain)
         if rule is None:

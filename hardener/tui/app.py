@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.text import Text
@@ -33,7 +34,10 @@ from textual.worker import get_current_worker
 from hardener.models import Finding, Safety
 from hardener.tui.render import Palette, diff_view, excerpt, explanation, what_else
 from hardener.tui.screens import ConfirmScreen, HelpScreen, SummaryScreen
-from hardener.tui.session import Entry, ReviewSession, Status, WritePlan, computed
+from hardener.tui.state import Entry, Status, computed
+
+if TYPE_CHECKING:
+    from hardener.tui.session import ReviewSession, WritePlan
 
 MARKS = {
     Status.PENDING: "·", Status.ACCEPTED: "✓", Status.SKIPPED: "✗", Status.MANUAL: "✎", Status.RESOLVED: "≈",
@@ -101,7 +105,7 @@ class HardenerApp(App[int]):
         self.args = args
         if theme:
             self.theme = theme
-        self.session = ReviewSession(self.root, config)
+        self._session: ReviewSession | None = None
         self.commands: queue.Queue[Command | None] = queue.Queue()
         self.phase = "scanning"  # scanning -> review -> written
         self.entries: list[Entry] = []  # the engine's latest copies
@@ -143,8 +147,8 @@ class HardenerApp(App[int]):
     def compose(self) -> ComposeResult:
         yield Static(id="topbar")
         with Horizontal(id="scanbar"):
-            yield ProgressBar(total=None, show_eta=False, id="progress")
-            yield Static("", id="scanlabel")
+            yield ProgressBar(total=1, show_eta=False, id="progress")  # no pulsing animation: it would compete with the scan
+            yield Static("starting…", id="scanlabel")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Input(placeholder="filter: text, sev:high, cat:csrf", id="filter")
@@ -177,6 +181,16 @@ class HardenerApp(App[int]):
         self.commands.put(None)
 
     @property
+    def session(self) -> ReviewSession:
+        """Created on first use, by the engine thread: importing the engine
+        (libcst, the rules) there lets the first screen paint at once."""
+        if self._session is None:
+            from hardener.tui.session import ReviewSession
+
+            self._session = ReviewSession(self.root, self.config)
+        return self._session
+
+    @property
     def palette(self) -> Palette:
         theme = self.current_theme
         if getattr(self, "_palette_for", None) != theme.name:
@@ -205,8 +219,10 @@ class HardenerApp(App[int]):
     def engine(self) -> None:
         """The only thread that touches the session."""
         session = self.session
+        self.timings["engine_imported"] = time.perf_counter()
         worker = get_current_worker()
         scanner = self._scanner = session.scanner()
+        self.timings["rules_loaded"] = time.perf_counter()
 
         found: list[Finding] = []
         last = {"progress": 0.0, "found": 0.0}

@@ -5,7 +5,7 @@ states for an empty project, a clean one and files that do not parse."""
 import threading
 from pathlib import Path
 
-from hardener.apply import apply_fixes, commit, finding_key
+from hardener.apply import apply_fixes, commit
 from hardener.config import load_config
 from hardener.tui.screens import ConfirmScreen, HelpScreen, SummaryScreen
 from hardener.tui.session import Status
