@@ -140,6 +140,7 @@ class HardenerApp(App[int]):
         self._stop = threading.Event()
         self._last_progress = 0.0
         self._order: list[int] = []  # visible entry ids in list order
+        self._shown: dict[str, object] = {}  # what each part of the detail pane shows
         self.timings: dict[str, float] = {"start": time.perf_counter()}
 
     # ------------------------------------------------------------------ layout
@@ -635,9 +636,8 @@ class HardenerApp(App[int]):
         palette = self.palette
         if finding is None:
             for widget in parts.values():
-                widget.update("")
-                widget.display = False
-            head.update(self.empty_state(palette))
+                self._show(widget, "")
+            self._show(head, self.empty_state(palette))
             return
         from hardener.docs import cwe_url
         from hardener.rules import get_rule
@@ -663,7 +663,7 @@ class HardenerApp(App[int]):
 
         title.append("\n")
         title.append(mask_secrets(finding.message, self.secrets + finding.secret_values))
-        head.update(title)
+        self._show(head, title)
         source = entry.source if entry is not None else self._disk(finding.path)
         fix_text, diff, more = self.fix_parts(entry, finding, palette)
         rule = get_rule(finding.code)
@@ -680,8 +680,17 @@ class HardenerApp(App[int]):
                 lambda: Group(Text("About this rule", style="bold underline"), explanation(rule, palette)) if rule else ""),
         }
         for name, renderable in content.items():
-            parts[name].update(renderable)
-            parts[name].display = bool(renderable)
+            self._show(parts[name], renderable)
+
+    def _show(self, widget: Static, renderable) -> None:
+        """Update a part of the detail pane only when its content changed (a
+        repaint of the whole pane on every key is what makes a terminal app slow)."""
+        last = self._shown.get(widget.id, None)
+        if last is not None and (last is renderable or (isinstance(renderable, (str, Text)) and last == renderable)):
+            return
+        self._shown[widget.id] = renderable
+        widget.update(renderable)
+        widget.display = bool(renderable) or widget.id == "d-head"
 
     def _disk(self, rel: str) -> bytes | None:
         try:

@@ -43,7 +43,8 @@ def test_scan_screen(notes_app, snap_compare):
                 on_progress(done, total, path)
                 if done == 1 and path:
                     held.set()
-                    gate.wait(30)
+                    while not (gate.wait(0.05) or app._stop.is_set()):  # until the screenshot is taken and the app ends
+                        pass
             return run(on_progress=progress, on_finding=on_finding)
 
         scanner.run = gated_run
