@@ -119,12 +119,10 @@ class Scanner:
             project.facts_of(rel)
             wanted = [rule for rule in file_rules if rule.wants(file.data)]
             if wanted and file.parse_error is None:
-                try:
-                    file.module
-                except ParseError:
-                    wanted = []
-            for rule in wanted:
-                self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_file(file, project)])
+                self._check_file(file, project, wanted, errors, emit)
+            else:  # the facts pass already met a problem in this module (it is reported below)
+                for rule in wanted:
+                    self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_file(file, project)])
             if file.parse_error is not None:
                 errors.append((rel, file.parse_error))
             done += 1
@@ -157,6 +155,26 @@ class Scanner:
             seen[key] = finding.occurrence + 1
         errors.sort()
         return result
+
+    def _check_file(self, file: PythonFile, project: Project, wanted: list[Rule], errors, emit) -> None:
+        """Run the file rules whose triggers matched, parsing the file only if
+        one of them needs its tree (many return early, e.g. on a module with no
+        routes). The results are exactly those of parsing first: rules run only
+        on files that parse, and the file's syntax error is reported."""
+        found: list[Finding] = []
+        problems: list[tuple[str, str]] = []
+        for rule in wanted:
+            self._guarded(rule, file.path, problems, lambda: found.extend(rule.check_file(file, project)))
+        if not file.parsed and file.parse_error is None and (found or problems or not file.syntax_ok()):
+            try:
+                file.module  # decides: rules only count on a file that parses
+            except ParseError:
+                pass
+        if file.parse_error is not None and not file.parsed:
+            return  # what the rules said about a file that does not parse is dropped, as if never run
+        errors.extend(problems)
+        for finding in found:
+            emit(finding)
 
     @staticmethod
     def _guarded(rule, rel: str, errors: list[tuple[str, str]], run: Callable[[], object]) -> None:

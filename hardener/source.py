@@ -9,6 +9,11 @@ from functools import cached_property
 import libcst as cst
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 
+from hardener import cstwalk
+
+# Read-only visitors walk the tree without libcst rebuilding every node (see cstwalk).
+cstwalk.install()
+
 
 class _LazyJinja:
     """One shared jinja2 Environment, created on first use (keeps start-up fast)."""
@@ -70,6 +75,26 @@ class PythonFile:
             raise ParseError("too deeply nested to parse") from None
         except Exception as exc:  # libcst raises a few others on odd input
             raise ParseError(one_line_reason(exc)) from None
+
+    @property
+    def parsed(self) -> bool:
+        """Has the tree been built (``module`` is ready)?"""
+        return "module" in self.__dict__
+
+    def syntax_ok(self) -> bool:
+        """Does CPython's own parser (several times faster than libcst's) accept
+        the file? Used to skip building a tree nobody needs; a file it rejects
+        is parsed with libcst for the exact reason."""
+        import ast
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(self.data, self.path, "exec", ast.PyCF_ONLY_AST, dont_inherit=True)
+        except (SyntaxError, ValueError, MemoryError, RecursionError, UnicodeError, LookupError):
+            return False
+        return True
 
     @cached_property
     def wrapper(self) -> MetadataWrapper:

@@ -1,0 +1,197 @@
+"""A faster traversal for read-only libcst visitors.
+
+``CSTNode.visit`` in libcst rebuilds every node it passes through (its
+``_visit_and_replace_children`` constructs a new node from the visited
+children, and validates it) even for a ``CSTVisitor``, which cannot change
+anything: the copy is thrown away. The rules only read, and visiting was most
+of a scan's time.
+
+``install()`` replaces ``CSTNode.visit`` with a traversal that, for
+``CSTVisitor`` instances only, walks the same children in the same order and
+makes the same callbacks (``on_visit``, ``on_visit_attribute``,
+``on_leave_attribute``, ``on_leave``), without building nodes. Transformers
+keep libcst's own code.
+
+The order of each node type's children is read once from the source of its
+``_visit_and_replace_children`` (a ``return NodeType(field=visit_*(self,
+"field", self.field, visitor), ...)``); a node type whose method has any other
+shape keeps libcst's traversal for its own children. ``tests/test_cstwalk.py``
+checks the callbacks are identical, event for event, on real code.
+``HARDENER_LIBCST_VISIT=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import textwrap
+
+from libcst import CSTNode, CSTVisitor
+
+_HELPERS = {
+    "visit_required", "visit_optional", "visit_sentinel", "visit_sequence",
+    "visit_iterable", "visit_body_sequence", "visit_body_iterable",
+}
+_ORIGINAL_VISIT = CSTNode.visit
+_PLANS: dict[type, tuple[str, ...] | None] = {}
+_ATTRIBUTE_HOOKS: dict[type, bool] = {}
+_ON_VISIT = CSTVisitor.on_visit
+_ON_LEAVE = CSTVisitor.on_leave
+
+
+def plan_for(cls: type) -> tuple[str, ...] | None:
+    """The fields ``cls._visit_and_replace_children`` visits, in order; None if
+    the method is not the plain generated shape (then libcst's own is used)."""
+    try:
+        return _PLANS[cls]
+    except KeyError:
+        pass
+    plan = None
+    try:
+        source = textwrap.dedent(inspect.getsource(cls._visit_and_replace_children))
+        plan = _read_plan(ast.parse(source).body[0])
+    except (OSError, TypeError, SyntaxError, IndexError):
+        plan = None
+    _PLANS[cls] = plan
+    return plan
+
+
+def _read_plan(fn: ast.AST) -> tuple[str, ...] | None:
+    if not isinstance(fn, ast.FunctionDef):
+        return None
+    body = [s for s in fn.body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    value = body[0].value
+    if isinstance(value, ast.Name) and value.id == "self":
+        return ()  # a leaf: no children
+    if not isinstance(value, ast.Call):
+        return None
+    fields: list[str] = []
+    for arg in [*value.args, *(k.value for k in value.keywords)]:
+        if isinstance(arg, ast.Call) and isinstance(arg.func, ast.Name) and arg.func.id in _HELPERS:
+            if len(arg.args) != 4 or arg.keywords:
+                return None
+            parent, name, field, visitor = arg.args
+            if not (
+                isinstance(parent, ast.Name) and parent.id == "self"
+                and isinstance(name, ast.Constant) and isinstance(name.value, str)
+                and isinstance(field, ast.Attribute) and isinstance(field.value, ast.Name)
+                and field.value.id == "self" and field.attr == name.value
+                and isinstance(visitor, ast.Name) and visitor.id == "visitor"
+            ):
+                return None
+            fields.append(name.value)
+        elif isinstance(arg, ast.Attribute) and isinstance(arg.value, ast.Name) and arg.value.id == "self":
+            continue  # a plain value copied over (e.g. Name.value): not a child
+        elif isinstance(arg, ast.Constant):
+            continue
+        else:
+            return None
+    return tuple(fields)
+
+
+def _wants_attribute_hooks(cls: type) -> bool:
+    """Does this visitor class react to on_visit_attribute / on_leave_attribute?"""
+    try:
+        return _ATTRIBUTE_HOOKS[cls]
+    except KeyError:
+        pass
+    if cls.on_visit_attribute is not CSTVisitor.on_visit_attribute or \
+            cls.on_leave_attribute is not CSTVisitor.on_leave_attribute:
+        wants = True
+    else:
+        # the default hooks call visit_<Node>_<field> / leave_<Node>_<field>; node class
+        # names hold no underscore, so such a method name holds at least two
+        wants = any(n.startswith(("visit_", "leave_")) and n.count("_") >= 2 for n in dir(cls))
+    _ATTRIBUTE_HOOKS[cls] = wants
+    return wants
+
+
+def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
+    """For visitors that keep CSTVisitor's on_visit/on_leave: the visit_X /
+    leave_X methods are looked up once per node type (as on_visit would)."""
+    visits: dict[type, object] = {}
+    leaves: dict[type, object] = {}
+
+    def walk(node: CSTNode) -> None:
+        cls = node.__class__
+        try:
+            visit = visits[cls]
+            leave = leaves[cls]
+        except KeyError:
+            visit = visits[cls] = getattr(visitor, f"visit_{cls.__name__}", None)
+            leave = leaves[cls] = getattr(visitor, f"leave_{cls.__name__}", None)
+        if visit is None or visit(node) is not False:
+            plan = _PLANS[cls] if cls in _PLANS else plan_for(cls)
+            if plan is None:
+                node._visit_and_replace_children(visitor)
+            else:
+                for field in plan:
+                    if attrs:
+                        visitor.on_visit_attribute(node, field)
+                    value = getattr(node, field)
+                    if isinstance(value, CSTNode):
+                        walk(value)
+                    elif value.__class__ is tuple or value.__class__ is list:
+                        for child in value:
+                            walk(child)
+                    if attrs:
+                        visitor.on_leave_attribute(node, field)
+        if leave is not None:
+            leave(node)
+
+    walk(root)
+
+
+def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
+    on_visit, on_leave = visitor.on_visit, visitor.on_leave
+
+    def walk(node: CSTNode) -> None:
+        if on_visit(node):
+            cls = node.__class__
+            plan = _PLANS[cls] if cls in _PLANS else plan_for(cls)
+            if plan is None:
+                node._visit_and_replace_children(visitor)
+            else:
+                for field in plan:
+                    if attrs:
+                        visitor.on_visit_attribute(node, field)
+                    value = getattr(node, field)
+                    if isinstance(value, CSTNode):
+                        walk(value)
+                    elif value.__class__ is tuple or value.__class__ is list:
+                        for child in value:
+                            walk(child)
+                    if attrs:
+                        visitor.on_leave_attribute(node, field)
+        on_leave(node)
+
+    walk(root)
+
+
+def _visit(self, visitor):
+    if isinstance(visitor, CSTVisitor):
+        cls = visitor.__class__
+        attrs = _wants_attribute_hooks(cls)
+        if cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE:
+            _walk_default(self, visitor, attrs)
+        else:
+            _walk_generic(self, visitor, attrs)
+        return self  # what libcst returns for a visitor: the node itself
+    return _ORIGINAL_VISIT(self, visitor)
+
+
+def install() -> None:
+    if os.environ.get("HARDENER_LIBCST_VISIT") == "1":
+        return
+    CSTNode.visit = _visit
+
+
+def uninstall() -> None:
+    CSTNode.visit = _ORIGINAL_VISIT
+
+
+def installed() -> bool:
+    return CSTNode.visit is _visit
