@@ -2,11 +2,14 @@
 scan, accept, skip, undo, write; the dialogs; cancelling the scan; the
 states for an empty project, a clean one and files that do not parse."""
 
+import json
+import subprocess
 import threading
 from pathlib import Path
 
 from hardener.apply import apply_fixes, commit
 from hardener.config import load_config
+from hardener.report.json_report import SCHEMA_VERSION
 from hardener.tui.screens import ConfirmScreen, HelpScreen, SummaryScreen
 from hardener.tui.session import Status
 
@@ -95,8 +98,20 @@ async def test_accept_skip_undo_write(notes_app, tmp_path):
         await idle(pilot)
         assert isinstance(app.screen, SummaryScreen)
         assert {a.finding.code for a in app.report.applied} == {"H101", "H402"}
+        await pilot.press("t", "enter")  # save the text report under the default name
+        await pilot.press("j", "enter")  # and the JSON one
+        await pilot.pause()
         await pilot.press("q")
     assert app.return_value == 1  # findings are left
+
+    text_report = (notes_app / "hardener-report.txt").read_text()
+    assert "Applied 2 fixes (H101 x1, H402 x1)" in text_report and "H311" in text_report
+    data = json.loads((notes_app / "hardener-report.json").read_text())
+    assert data["schema_version"] == SCHEMA_VERSION and data["summary"]["findings"] == len(data["findings"])
+    assert {f["code"] for f in data["findings"]} >= {"H311", "H401"}
+    assert not {"H101", "H402"} & {f["code"] for f in data["findings"]}
+    for name in ("hardener-report.txt", "hardener-report.json"):
+        (notes_app / name).unlink()
 
     after = tree(notes_app)
     assert after == expected_tree(tmp_path, {"H101", "H402"})
@@ -341,3 +356,30 @@ async def test_o_shows_and_accepts_the_other_fix(notes_app):
         await pilot.press("y")
         await idle(pilot)
         assert entry(app, "H211").alternative and entry(app, "H211").status is Status.ACCEPTED
+
+
+async def test_write_warns_about_uncommitted_changes_and_refuses_a_stale_file(notes_app):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=notes_app, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start")
+    app_py = notes_app / "app.py"
+    app_py.write_text(app_py.read_text() + "# work in progress\n")  # not committed
+    app = make_app(notes_app)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await idle(pilot)
+        await goto(pilot, "H101")
+        await pilot.press("y", "w")
+        await idle(pilot)
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "uncommitted git changes in app.py" in app.screen.detail
+        app_py.write_text(app_py.read_text() + "# edited meanwhile\n")
+        edited = app_py.read_bytes()
+        await pilot.press("y")
+        await idle(pilot)
+        assert not isinstance(app.screen, SummaryScreen)
+        assert any("nothing was written" in n.message for n in app._notifications)
+        assert entry(app, "H101").status is Status.ACCEPTED  # the decision is kept
+    assert app_py.read_bytes() == edited
