@@ -26,7 +26,9 @@ import ast
 import inspect
 import os
 import textwrap
+import typing
 
+import libcst
 from libcst import CSTNode, CSTVisitor
 
 _HELPERS = {
@@ -35,7 +37,6 @@ _HELPERS = {
 }
 _ORIGINAL_VISIT = CSTNode.visit
 _PLANS: dict[type, tuple[str, ...] | None] = {}
-_ATTRIBUTE_HOOKS: dict[type, bool] = {}
 _ON_VISIT = CSTVisitor.on_visit
 _ON_LEAVE = CSTVisitor.on_leave
 
@@ -92,28 +93,119 @@ def _read_plan(fn: ast.AST) -> tuple[str, ...] | None:
     return tuple(fields)
 
 
-def _wants_attribute_hooks(cls: type) -> bool:
-    """Does this visitor class react to on_visit_attribute / on_leave_attribute?"""
-    try:
-        return _ATTRIBUTE_HOOKS[cls]
-    except KeyError:
-        pass
+_CLOSURES: dict[type, frozenset[type] | None] | None = None
+
+
+def _node_types(hint, concrete: list[type]) -> set[type] | None:
+    """The concrete node classes a field annotation allows (None: cannot tell)."""
+    origin = typing.get_origin(hint)
+    if origin is None:
+        if isinstance(hint, type):
+            return {c for c in concrete if issubclass(c, hint)} if issubclass(hint, CSTNode) else set()
+        return None
+    if origin is typing.Literal:
+        return set()
+    out: set[type] = set()
+    for arg in typing.get_args(hint):
+        found = _node_types(arg, concrete)
+        if found is None:
+            return None
+        out |= found
+    return out
+
+
+def closures() -> dict[type, frozenset[type] | None]:
+    """For each libcst node class, every node class that can appear in its
+    subtree (itself included), from the field annotations; None when some
+    annotation cannot be read (then nothing below it is ever skipped)."""
+    global _CLOSURES
+    if _CLOSURES is not None:
+        return _CLOSURES
+    seen: set[type] = set()
+    todo = [CSTNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    concrete = [c for c in seen if not inspect.isabstract(c) and c.__module__.startswith("libcst.")]
+    namespace = dict(vars(libcst))
+    children: dict[type, set[type] | None] = {}
+    for cls in concrete:
+        try:
+            hints = typing.get_type_hints(cls, globalns=namespace)
+        except Exception:
+            children[cls] = None
+            continue
+        plan = plan_for(cls)
+        found: set[type] | None = set()
+        # a node type walked by libcst's own code: any annotated field may be a child
+        for field in plan if plan is not None else list(hints):
+            types = _node_types(hints.get(field), concrete)
+            if types is None:
+                found = None
+                break
+            found |= types
+        children[cls] = found
+    result: dict[type, set[type] | None] = {
+        cls: (None if kids is None else {cls} | kids) for cls, kids in children.items()
+    }
+    changed = True
+    while changed:
+        changed = False
+        for cls, reach in result.items():
+            if reach is None:
+                continue
+            grown: set[type] | None = set(reach)
+            for kid in reach:
+                below = result.get(kid, None) if kid in result else None
+                if below is None:
+                    grown = None
+                    break
+                grown |= below
+            if grown is None or len(grown) != len(reach):
+                result[cls] = grown
+                changed = True
+    _CLOSURES = {cls: (None if reach is None else frozenset(reach)) for cls, reach in result.items()}
+    return _CLOSURES
+
+
+_BASE_CLASSES = frozenset(CSTVisitor.__mro__)
+
+
+def _own_names(visitor: CSTVisitor) -> set[str]:
+    """Attribute names the visitor defines itself (its classes below CSTVisitor,
+    and the instance): anything else resolves to CSTVisitor's own methods,
+    whose visit_X / leave_X are no-ops."""
+    names: set[str] = set(getattr(visitor, "__dict__", ()))
+    for klass in type(visitor).__mro__:
+        if klass not in _BASE_CLASSES:
+            names.update(klass.__dict__)
+    return names
+
+
+def _wants_attribute_hooks(visitor: CSTVisitor, names: set[str]) -> bool:
+    """Does this visitor react to on_visit_attribute / on_leave_attribute?"""
+    cls = type(visitor)
     if cls.on_visit_attribute is not CSTVisitor.on_visit_attribute or \
             cls.on_leave_attribute is not CSTVisitor.on_leave_attribute:
-        wants = True
-    else:
-        # the default hooks call visit_<Node>_<field> / leave_<Node>_<field>; node class
-        # names hold no underscore, so such a method name holds at least two
-        wants = any(n.startswith(("visit_", "leave_")) and n.count("_") >= 2 for n in dir(cls))
-    _ATTRIBUTE_HOOKS[cls] = wants
-    return wants
+        return True
+    # the default hooks call visit_<Node>_<field> / leave_<Node>_<field>; node class
+    # names hold no underscore, so such a method name holds at least two
+    return any(n.startswith(("visit_", "leave_")) and n.count("_") >= 2 for n in names)
 
 
-def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
+def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool, names: set[str]) -> None:
     """For visitors that keep CSTVisitor's on_visit/on_leave: the visit_X /
-    leave_X methods are looked up once per node type (as on_visit would)."""
+    leave_X methods are looked up once per node type (as on_visit would), and
+    CSTVisitor's own no-op ones are not called at all."""
     visits: dict[type, object] = {}
     leaves: dict[type, object] = {}
+    # Subtrees where no node can have a visit_X / leave_X method of this visitor
+    # (whitespace, commas, ... for most rules) are not walked: nothing would be called.
+    reach = closures()
+    handled = {cls for cls in reach if f"visit_{cls.__name__}" in names or f"leave_{cls.__name__}" in names}
+    relevant: dict[type, bool] = {}
 
     def walk(node: CSTNode) -> None:
         cls = node.__class__
@@ -121,8 +213,9 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
             visit = visits[cls]
             leave = leaves[cls]
         except KeyError:
-            visit = visits[cls] = getattr(visitor, f"visit_{cls.__name__}", None)
-            leave = leaves[cls] = getattr(visitor, f"leave_{cls.__name__}", None)
+            name = cls.__name__
+            visit = visits[cls] = getattr(visitor, f"visit_{name}") if f"visit_{name}" in names else None
+            leave = leaves[cls] = getattr(visitor, f"leave_{name}") if f"leave_{name}" in names else None
         if visit is None or visit(node) is not False:
             plan = _PLANS[cls] if cls in _PLANS else plan_for(cls)
             if plan is None:
@@ -133,14 +226,24 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
                         visitor.on_visit_attribute(node, field)
                     value = getattr(node, field)
                     if isinstance(value, CSTNode):
-                        walk(value)
+                        if attrs or _relevant(value.__class__):
+                            walk(value)
                     elif value.__class__ is tuple or value.__class__ is list:
                         for child in value:
-                            walk(child)
+                            if attrs or _relevant(child.__class__):
+                                walk(child)
                     if attrs:
                         visitor.on_leave_attribute(node, field)
         if leave is not None:
             leave(node)
+
+    def _relevant(cls: type) -> bool:
+        try:
+            return relevant[cls]
+        except KeyError:
+            below = reach.get(cls)
+            answer = relevant[cls] = below is None or not below.isdisjoint(handled)
+            return answer
 
     walk(root)
 
@@ -174,9 +277,10 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
 def _visit(self, visitor):
     if isinstance(visitor, CSTVisitor):
         cls = visitor.__class__
-        attrs = _wants_attribute_hooks(cls)
+        names = _own_names(visitor)
+        attrs = _wants_attribute_hooks(visitor, names)
         if cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE:
-            _walk_default(self, visitor, attrs)
+            _walk_default(self, visitor, attrs, names)
         else:
             _walk_generic(self, visitor, attrs)
         return self  # what libcst returns for a visitor: the node itself

@@ -53,6 +53,24 @@ class Named(cst.CSTVisitor):
         self.events.append(("call.func", id(node)))
 
 
+class Plain(cst.CSTVisitor):
+    """Named without the attribute hook."""
+
+    __init__ = Named.__init__
+    visit_Name = Named.visit_Name
+    visit_FunctionDef = Named.visit_FunctionDef
+    leave_Call = Named.leave_Call
+
+
+class Mixin:
+    def visit_Attribute(self, node):
+        self.events.append(("attr", id(node)))
+
+
+class Mixed(Mixin, Plain):
+    """Methods from a mixin count too; no attribute hooks here."""
+
+
 def _sources() -> list[tuple[str, str]]:
     out = []
     for path in sorted((REPO / "sample_projects").rglob("*.py")) + sorted((REPO / "hardener").rglob("*.py")):
@@ -97,7 +115,7 @@ def slow_then_fast():
     return run
 
 
-@pytest.mark.parametrize("make", [Recorder, Named], ids=["generic", "named"])
+@pytest.mark.parametrize("make", [Recorder, Named, Mixed], ids=["generic", "named", "mixin"])
 def test_same_callbacks_as_libcst(slow_then_fast, make):
     checked = 0
     for name, text in _sources():
@@ -126,6 +144,13 @@ def test_every_node_type_with_children_has_a_plan_or_falls_back():
     assert sum(1 for p in plans.values() if p is not None) > 0.9 * len(plans)
     assert plans[cst.Name] == ("lpar", "rpar")
     assert plans[cst.Assign] == ("targets", "value", "semicolon")
+
+
+def test_no_op_methods_and_attribute_hooks_are_told_apart():
+    assert not cstwalk._wants_attribute_hooks(Mixed(), cstwalk._own_names(Mixed()))
+    assert cstwalk._wants_attribute_hooks(Named(), cstwalk._own_names(Named()))
+    assert "visit_Attribute" in cstwalk._own_names(Mixed())
+    assert "visit_Name" not in cstwalk._own_names(cst.CSTVisitor())
 
 
 def test_transformers_keep_libcsts_traversal():
