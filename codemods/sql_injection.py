@@ -799,7 +799,7 @@ class SqlBuiltFromStrings(Rule):
 
     code = "H301"
     name = "sql-built-from-strings"
-    category = "injection"
+    category = "sql"
     severity = Severity.HIGH
     confidence = Confidence.HIGH
     cwe = 89

@@ -7,6 +7,7 @@ import pytest
 
 from hardener.apply import apply_fixes
 from hardener.config import Config
+from hardener.models import CATEGORIES
 from hardener.rules import Example, all_rules
 from hardener.scanner import scan
 
@@ -65,3 +66,4 @@ def test_every_rule_has_docs_and_examples():
             assert heading in doc, (rule.code, heading)
         assert rule.INVALID, rule.code
         assert rule.VALID, rule.code
+        assert rule.category in CATEGORIES, (rule.code, rule.category)  # the JSON schema lists these
