@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     # code (long operator chains) needs more than the default 1000 frames.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # --version and --help end here, before the engine is imported
     try:
         return run(args)
     except KeyboardInterrupt:

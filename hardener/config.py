@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import tomlkit
-
 
 class ConfigError(Exception):
     """Bad configuration: the message names the file, the key and what is allowed."""
@@ -95,6 +93,8 @@ def load_config(root: Path) -> Config:
     path = root / "pyproject.toml"
     if not path.is_file():
         return config
+    import tomlkit  # imported here so `hardener --version` and --help stay quick
+
     try:
         doc = tomlkit.parse(path.read_text(encoding="utf-8"))
     except Exception as exc:  # tomlkit raises several error types
