@@ -259,16 +259,33 @@ class Progress:
             self.stream.flush()
 
 
+def _cache_for(root: Path, config):
+    """The scan cache for this root and configuration (None with --no-cache / cache = false)."""
+    if not config.cache:
+        return None
+    from hardener.cache import ScanCache
+    from hardener.rules import select_rules
+
+    return ScanCache(root, config, [r.code for r in select_rules(config.select, config.ignore)])
+
+
 def _scan(root: Path, config, *, progress: bool):
     from hardener.scanner import scan
 
+    cache = _cache_for(root, config)
     if not (progress and sys.stderr.isatty()):
-        return scan(root, config)
+        return scan(root, config, cache=cache)
     bar = Progress(sys.stderr)
     try:
-        return scan(root, config, on_progress=bar)
+        return scan(root, config, cache=cache, on_progress=bar)
     finally:
         bar.finish()
+
+
+def _save(result) -> None:
+    from hardener.cache import save
+
+    save(result)
 
 
 def write_baseline(root: Path, config, args) -> int:
@@ -277,6 +294,7 @@ def write_baseline(root: Path, config, args) -> int:
     config.baseline_data = None
     result = _scan(root, config, progress=True)
     count = write(Path(args.write_baseline), result.findings)
+    _save(result)
     print(f"hardener: wrote {count} finding{'s' if count != 1 else ''} to {args.write_baseline}", file=sys.stderr)
     for path, message in result.errors:
         print(f"hardener: {path}: {message}", file=sys.stderr)
@@ -303,6 +321,7 @@ def report(root: Path, config, args) -> int:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+    _save(result)
     for path, message in result.errors:
         if fmt != "text":
             print(f"hardener: {path}: {message}", file=sys.stderr)
@@ -311,9 +330,8 @@ def report(root: Path, config, args) -> int:
 
 def diff(root: Path, config, args) -> int:
     from hardener.models import FixError, Safety
-    from hardener.scanner import scan
 
-    result = scan(root, config)
+    result = _scan(root, config, progress=False)
     printed = 0
     for finding in result.findings:
         fix = finding.fix
@@ -327,6 +345,7 @@ def diff(root: Path, config, args) -> int:
         sys.stdout.write(f"# {finding.code} {finding.path}:{finding.line}: {fix.title} [{fix.safety}]\n")
         sys.stdout.write(text)
         printed += 1
+    _save(result)
     print(f"{printed} fix{'es' if printed != 1 else ''} shown for {len(result.findings)} findings; nothing written.", file=sys.stderr)
     for path, message in result.errors:
         print(f"hardener: {path}: {message}", file=sys.stderr)

@@ -27,9 +27,10 @@ import inspect
 import os
 import textwrap
 import typing
+import weakref
 
 import libcst
-from libcst import CSTNode, CSTVisitor
+from libcst import CSTNode, CSTVisitor, MaybeSentinel
 
 _HELPERS = {
     "visit_required", "visit_optional", "visit_sentinel", "visit_sequence",
@@ -173,18 +174,23 @@ def closures() -> dict[type, frozenset[type] | None]:
 _BASE_CLASSES = frozenset(CSTVisitor.__mro__)
 
 
-def _own_names(visitor: CSTVisitor) -> set[str]:
-    """Attribute names the visitor defines itself (its classes below CSTVisitor,
-    and the instance): anything else resolves to CSTVisitor's own methods,
-    whose visit_X / leave_X are no-ops."""
-    names: set[str] = set(getattr(visitor, "__dict__", ()))
-    for klass in type(visitor).__mro__:
+def _class_names(cls: type) -> frozenset[str]:
+    """Attribute names a visitor class defines itself (its classes below
+    CSTVisitor): anything else resolves to CSTVisitor's own methods, whose
+    visit_X / leave_X are no-ops."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
         if klass not in _BASE_CLASSES:
             names.update(klass.__dict__)
-    return names
+    return frozenset(names)
 
 
-def _wants_attribute_hooks(visitor: CSTVisitor, names: set[str]) -> bool:
+def _own_names(visitor: CSTVisitor) -> set[str]:
+    """The visitor's own attribute names: its classes' and its instance's."""
+    return set(_class_names(type(visitor))) | set(getattr(visitor, "__dict__", ()))
+
+
+def _wants_attribute_hooks(visitor: CSTVisitor, names) -> bool:
     """Does this visitor react to on_visit_attribute / on_leave_attribute?"""
     cls = type(visitor)
     if cls.on_visit_attribute is not CSTVisitor.on_visit_attribute or \
@@ -195,17 +201,61 @@ def _wants_attribute_hooks(visitor: CSTVisitor, names: set[str]) -> bool:
     return any(n.startswith(("visit_", "leave_")) and n.count("_") >= 2 for n in names)
 
 
-def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool, names: set[str]) -> None:
+class _Profile:
+    """What one visitor class reacts to, worked out once per class."""
+
+    __slots__ = ("names", "attrs", "default", "relevant", "__weakref__")
+
+    def __init__(self, visitor: CSTVisitor, names):
+        cls = type(visitor)
+        self.names = names
+        self.attrs = _wants_attribute_hooks(visitor, names)
+        self.default = cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE
+        # node types that have a visit_X / leave_X method here, and for every node
+        # type whether one of those can be in its subtree at all
+        reach = closures()
+        by_name = _classes_by_name()
+        handled: set[type] = set()
+        for name in names:
+            if name.startswith(("visit_", "leave_")):
+                handled.update(by_name.get(name[6:], ()))
+        self.relevant = {node: below is None or not below.isdisjoint(handled) for node, below in reach.items()}
+
+
+_PROFILES: "weakref.WeakKeyDictionary[type, _Profile]" = weakref.WeakKeyDictionary()
+_BY_NAME: dict[str, list[type]] | None = None
+
+
+def _classes_by_name() -> dict[str, list[type]]:
+    global _BY_NAME
+    if _BY_NAME is None:
+        _BY_NAME = {}
+        for node in closures():
+            _BY_NAME.setdefault(node.__name__, []).append(node)
+    return _BY_NAME
+
+
+def _profile(visitor: CSTVisitor) -> _Profile:
+    cls = type(visitor)
+    own = getattr(visitor, "__dict__", None)
+    if own and any(k.startswith(("visit_", "leave_", "on_")) for k in own):
+        return _Profile(visitor, _own_names(visitor))  # methods set on the instance: not shared
+    profile = _PROFILES.get(cls)
+    if profile is None:
+        profile = _PROFILES[cls] = _Profile(visitor, _class_names(cls))
+    return profile
+
+
+def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None:
     """For visitors that keep CSTVisitor's on_visit/on_leave: the visit_X /
-    leave_X methods are looked up once per node type (as on_visit would), and
-    CSTVisitor's own no-op ones are not called at all."""
+    leave_X methods are looked up once per node type (as on_visit would),
+    CSTVisitor's own no-op ones are not called at all, and subtrees where no
+    node type has a method of this visitor (whitespace, commas, ... for most
+    rules) are not walked: nothing would be called there."""
     visits: dict[type, object] = {}
     leaves: dict[type, object] = {}
-    # Subtrees where no node can have a visit_X / leave_X method of this visitor
-    # (whitespace, commas, ... for most rules) are not walked: nothing would be called.
-    reach = closures()
-    handled = {cls for cls in reach if f"visit_{cls.__name__}" in names or f"leave_{cls.__name__}" in names}
-    relevant: dict[type, bool] = {}
+    names, attrs = profile.names, profile.attrs
+    relevant = profile.relevant.get if not attrs else (lambda cls, default: True)
 
     def walk(node: CSTNode) -> None:
         cls = node.__class__
@@ -225,25 +275,17 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, attrs: bool, names: set[st
                     if attrs:
                         visitor.on_visit_attribute(node, field)
                     value = getattr(node, field)
-                    if isinstance(value, CSTNode):
-                        if attrs or _relevant(value.__class__):
-                            walk(value)
-                    elif value.__class__ is tuple or value.__class__ is list:
+                    kind = value.__class__
+                    if kind is tuple or kind is list:
                         for child in value:
-                            if attrs or _relevant(child.__class__):
+                            if relevant(child.__class__, True):
                                 walk(child)
+                    elif value is not None and kind is not MaybeSentinel and relevant(kind, True):
+                        walk(value)
                     if attrs:
                         visitor.on_leave_attribute(node, field)
         if leave is not None:
             leave(node)
-
-    def _relevant(cls: type) -> bool:
-        try:
-            return relevant[cls]
-        except KeyError:
-            below = reach.get(cls)
-            answer = relevant[cls] = below is None or not below.isdisjoint(handled)
-            return answer
 
     walk(root)
 
@@ -262,11 +304,12 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
                     if attrs:
                         visitor.on_visit_attribute(node, field)
                     value = getattr(node, field)
-                    if isinstance(value, CSTNode):
-                        walk(value)
-                    elif value.__class__ is tuple or value.__class__ is list:
+                    kind = value.__class__
+                    if kind is tuple or kind is list:
                         for child in value:
                             walk(child)
+                    elif value is not None and kind is not MaybeSentinel:
+                        walk(value)
                     if attrs:
                         visitor.on_leave_attribute(node, field)
         on_leave(node)
@@ -276,13 +319,11 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
 
 def _visit(self, visitor):
     if isinstance(visitor, CSTVisitor):
-        cls = visitor.__class__
-        names = _own_names(visitor)
-        attrs = _wants_attribute_hooks(visitor, names)
-        if cls.on_visit is _ON_VISIT and cls.on_leave is _ON_LEAVE:
-            _walk_default(self, visitor, attrs, names)
+        profile = _profile(visitor)
+        if profile.default:
+            _walk_default(self, visitor, profile)
         else:
-            _walk_generic(self, visitor, attrs)
+            _walk_generic(self, visitor, profile.attrs)
         return self  # what libcst returns for a visitor: the node itself
     return _ORIGINAL_VISIT(self, visitor)
 

@@ -6,6 +6,7 @@ import contextlib
 import fnmatch
 import gc
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -50,6 +51,27 @@ class ScanResult:
     errors: list[tuple[str, str]] = field(default_factory=list)
     files_scanned: int = 0
     cancelled: bool = False
+    # errors of the scan itself (rules, parsing, templates), not of discovery or reading
+    scan_errors: list[tuple[str, str]] = field(default_factory=list)
+    cached: bool = False  # restored from the scan cache
+    cache_inputs: object | None = field(default=None, repr=False)  # what the cache needs to store this scan
+    cache: object | None = field(default=None, repr=False)  # the hardener.cache.ScanCache used, if any
+    restorer: object | None = field(default=None, repr=False)  # builds the fixes of a cached result
+
+
+# The files of recent scans, by root and path: a scan of content already parsed
+# in this process (the rounds of --apply-all, a review's rescans) reuses the tree.
+_RECENT: "weakref.WeakValueDictionary[tuple[str, str], PythonFile]" = weakref.WeakValueDictionary()
+
+
+def _python_file(root: Path, rel: str, data: bytes) -> PythonFile:
+    key = (str(root), rel)
+    old = _RECENT.get(key)
+    # a file whose parse failed is not reused: the scan decides about those itself
+    if old is not None and old.data == data and (old.parse_error is None or old.parsed):
+        return old
+    new = _RECENT[key] = PythonFile(rel, data)
+    return new
 
 
 class Scanner:
@@ -63,9 +85,14 @@ class Scanner:
         config: Config | None = None,
         workspace: Workspace | None = None,
         rules: list[type[Rule]] | None = None,
+        cache=None,
     ):
         self.root = Path(root)
         self.config = config or Config()
+        if cache is not None and workspace is None:
+            workspace = cache.workspace()
+        # the cache needs to see every read: only with its own kind of workspace
+        self.cache = cache if cache is not None and hasattr(workspace, "looked_up") else None
         self.workspace = workspace or Workspace(self.root)
         self.rules = [r() for r in (rules if rules is not None else select_rules(self.config.select, self.config.ignore))]
         self.cancel = threading.Event()
@@ -84,25 +111,43 @@ class Scanner:
         errors = list(found.errors) + list(self.config.errors)
         python: dict[str, PythonFile] = {}
         templates: dict[str, TemplateFile] = {}
-        for rel in found.python:
-            data = self._read(rel, errors)
-            if data is not None:
-                python[rel] = PythonFile(rel, data)
-        # files created by pending fixes (not yet on disk) are part of the project too
-        for rel, data in ws.pending.items():
-            if rel.endswith(".py") and rel not in python:
-                python[rel] = PythonFile(rel, data)
-        for rel in found.templates:
-            data = self._read(rel, errors)
-            if data is not None:
-                template = TemplateFile(rel, data)
-                problem = template.syntax_error()
-                if problem:
-                    errors.append((rel, problem))  # rules leave a template they cannot read alone
-                else:
-                    templates[rel] = template
+        read: dict[str, TemplateFile] = {}
+        if self.cache is not None:
+            ws.quiet = True  # the discovered files are in the cache key by content
+        try:
+            for rel in found.python:
+                data = self._read(rel, errors)
+                if data is not None:
+                    python[rel] = _python_file(self.root, rel, data)
+            # files created by pending fixes (not yet on disk) are part of the project too
+            for rel, data in ws.pending.items():
+                if rel.endswith(".py") and rel not in python:
+                    python[rel] = _python_file(self.root, rel, data)
+            for rel in found.templates:
+                data = self._read(rel, errors)
+                if data is not None:
+                    read[rel] = TemplateFile(rel, data)
+        finally:
+            if self.cache is not None:
+                ws.quiet = False
+        inputs = None
+        if self.cache is not None:
+            from hardener.cache import Inputs, _sha
+
+            inputs = Inputs({**{f"py:{rel}": _sha(f.data) for rel, f in python.items()},
+                             **{f"tpl:{rel}": _sha(t.data) for rel, t in read.items()}}, ws)
+            entry = self.cache.lookup(inputs)
+            if entry is not None:
+                return self._restore(entry, inputs, python, read, errors, on_progress, on_finding)
+        live_errors = len(errors)  # discovery, configuration and reading: checked again on every run
+        for rel, template in read.items():
+            problem = template.syntax_error()
+            if problem:
+                errors.append((rel, problem))  # rules leave a template they cannot read alone
+            else:
+                templates[rel] = template
         project = Project(str(self.root), python, templates, ws, errors, self.config)
-        result = ScanResult(self.root, project, errors=errors)
+        result = ScanResult(self.root, project, errors=errors, cache_inputs=inputs, cache=self.cache)
         suppressions: dict[str, Suppressions] = {}
         baseline = self.config.baseline_data.matcher() if self.config.baseline_data is not None else None
 
@@ -175,6 +220,38 @@ class Scanner:
             key = (finding.code, finding.path, finding.fingerprint)
             finding.occurrence = seen.get(key, 0)
             seen[key] = finding.occurrence + 1
+        result.scan_errors = errors[live_errors:]
+        errors.sort()
+        return result
+
+    def _restore(self, entry: dict, inputs, python, templates, errors, on_progress, on_finding) -> ScanResult:
+        """The result of an earlier scan of exactly these inputs, streamed like a scan's."""
+        from hardener.cache import Restorer
+
+        data = entry["result"]
+        for path, text in data.get("texts", {}).items():
+            if path in python:
+                python[path].__dict__["text"] = text  # what libcst gave for this content: the lines reports show
+        project = Project(str(self.root), python, templates, self.workspace, errors, self.config)
+        restorer = Restorer(lambda: Scanner(self.root, self.config, Workspace(self.root),
+                                            rules=[type(r) for r in self.rules]).run())
+        result = ScanResult(self.root, project, errors=errors, cached=True, cache_inputs=inputs, cache=self.cache,
+                            restorer=restorer)
+        result.findings = [restorer.finding(f) for f in data["findings"]]
+        result.suppressed = [restorer.finding(f) for f in data["suppressed"]]
+        result.baselined = [restorer.finding(f) for f in data["baselined"]]
+        result.scan_errors = [tuple(e) for e in data["errors"]]
+        result.files_scanned = data["files_scanned"]
+        paths = [*python, *templates]
+        if on_progress:
+            for done, rel in enumerate(paths):
+                on_progress(done, len(paths), rel)
+        if on_finding:
+            for finding in result.findings:
+                on_finding(finding)
+        if on_progress:
+            on_progress(len(paths), len(paths), "")
+        errors.extend(result.scan_errors)
         errors.sort()
         return result
 
@@ -238,5 +315,6 @@ class Scanner:
         return True
 
 
-def scan(root: Path, config: Config | None = None, workspace: Workspace | None = None, **kwargs) -> ScanResult:
-    return Scanner(root, config, workspace).run(**kwargs)
+def scan(root: Path, config: Config | None = None, workspace: Workspace | None = None, *, cache=None,
+         **kwargs) -> ScanResult:
+    return Scanner(root, config, workspace, cache=cache).run(**kwargs)

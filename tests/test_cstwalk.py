@@ -147,10 +147,25 @@ def test_every_node_type_with_children_has_a_plan_or_falls_back():
 
 
 def test_no_op_methods_and_attribute_hooks_are_told_apart():
-    assert not cstwalk._wants_attribute_hooks(Mixed(), cstwalk._own_names(Mixed()))
-    assert cstwalk._wants_attribute_hooks(Named(), cstwalk._own_names(Named()))
-    assert "visit_Attribute" in cstwalk._own_names(Mixed())
-    assert "visit_Name" not in cstwalk._own_names(cst.CSTVisitor())
+    assert not cstwalk._profile(Mixed()).attrs
+    assert cstwalk._profile(Named()).attrs
+    assert "visit_Attribute" in cstwalk._profile(Mixed()).names
+    assert "visit_Name" not in cstwalk._profile(cst.CSTVisitor()).names
+    assert cstwalk._profile(Mixed()).relevant[cst.Attribute]
+    assert not cstwalk._profile(Mixed()).relevant[cst.SimpleWhitespace]
+
+
+def test_a_method_set_on_the_instance_counts():
+    class Counter(cst.CSTVisitor):
+        pass
+
+    counter = Counter()
+    seen = []
+    counter.visit_Integer = lambda node: seen.append(node.value)
+    cstwalk._visit(cst.parse_module("x = 1 + 2\n"), counter)
+    assert seen == ["1", "2"]
+    cstwalk._visit(cst.parse_module("y = 3\n"), Counter())  # the class alone: nothing to call
+    assert seen == ["1", "2"]
 
 
 def test_transformers_keep_libcsts_traversal():
