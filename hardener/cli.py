@@ -86,12 +86,26 @@ def _codes(value: str | None) -> list[str]:
     return [c.strip() for c in (value or "").split(",") if c.strip()]
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM unwinds like Ctrl-C, so a write in progress removes its temp file
+    (the target file is replaced whole or not at all either way)."""
+    import signal
+    import threading
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     # libcst's visitors recurse once per nesting level: deeply nested real-world
     # code (long operator chains) needs more than the default 1000 frames.
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 6000))
     parser = build_parser()
     args = parser.parse_args(argv)  # --version and --help end here, before the engine is imported
+    _terminate_like_interrupt()
     try:
         return run(args)
     except KeyboardInterrupt:
