@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import operator
 import os
 import textwrap
 import typing
@@ -57,6 +58,32 @@ def plan_for(cls: type) -> tuple[str, ...] | None:
         plan = None
     _PLANS[cls] = plan
     return plan
+
+
+_GETTERS: dict[type, object] = {}
+
+
+def _no_children(node: CSTNode) -> tuple:
+    return ()
+
+
+def getter_for(cls: type):
+    """A function giving a node's child fields' values in visiting order, in one
+    C call (operator.attrgetter); None for a node type libcst walks itself."""
+    plan = plan_for(cls)
+    if plan is None:
+        getter = None
+    elif not plan:
+        getter = _no_children
+    elif len(plan) == 1:
+        one = operator.attrgetter(plan[0])
+
+        def getter(node, one=one):
+            return (one(node),)
+    else:
+        getter = operator.attrgetter(*plan)
+    _GETTERS[cls] = getter
+    return getter
 
 
 def _read_plan(fn: ast.AST) -> tuple[str, ...] | None:
@@ -255,7 +282,7 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None
     visits: dict[type, object] = {}
     leaves: dict[type, object] = {}
     names, attrs = profile.names, profile.attrs
-    relevant = profile.relevant.get if not attrs else (lambda cls, default: True)
+    relevant = profile.relevant.get
 
     def walk(node: CSTNode) -> None:
         cls = node.__class__
@@ -267,14 +294,22 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None
             visit = visits[cls] = getattr(visitor, f"visit_{name}") if f"visit_{name}" in names else None
             leave = leaves[cls] = getattr(visitor, f"leave_{name}") if f"leave_{name}" in names else None
         if visit is None or visit(node) is not False:
-            plan = _PLANS[cls] if cls in _PLANS else plan_for(cls)
-            if plan is None:
+            children = _GETTERS[cls] if cls in _GETTERS else getter_for(cls)
+            if children is None:
                 node._visit_and_replace_children(visitor)
-            else:
-                for field in plan:
-                    if attrs:
-                        visitor.on_visit_attribute(node, field)
+            elif attrs:
+                for field in _PLANS[cls]:
+                    visitor.on_visit_attribute(node, field)
                     value = getattr(node, field)
+                    kind = value.__class__
+                    if kind is tuple or kind is list:
+                        for child in value:
+                            walk(child)
+                    elif value is not None and kind is not MaybeSentinel:
+                        walk(value)
+                    visitor.on_leave_attribute(node, field)
+            else:
+                for value in children(node):
                     kind = value.__class__
                     if kind is tuple or kind is list:
                         for child in value:
@@ -282,8 +317,6 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None
                                 walk(child)
                     elif value is not None and kind is not MaybeSentinel and relevant(kind, True):
                         walk(value)
-                    if attrs:
-                        visitor.on_leave_attribute(node, field)
         if leave is not None:
             leave(node)
 
@@ -296,13 +329,12 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
     def walk(node: CSTNode) -> None:
         if on_visit(node):
             cls = node.__class__
-            plan = _PLANS[cls] if cls in _PLANS else plan_for(cls)
-            if plan is None:
+            children = _GETTERS[cls] if cls in _GETTERS else getter_for(cls)
+            if children is None:
                 node._visit_and_replace_children(visitor)
-            else:
-                for field in plan:
-                    if attrs:
-                        visitor.on_visit_attribute(node, field)
+            elif attrs:
+                for field in _PLANS[cls]:
+                    visitor.on_visit_attribute(node, field)
                     value = getattr(node, field)
                     kind = value.__class__
                     if kind is tuple or kind is list:
@@ -310,8 +342,15 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
                             walk(child)
                     elif value is not None and kind is not MaybeSentinel:
                         walk(value)
-                    if attrs:
-                        visitor.on_leave_attribute(node, field)
+                    visitor.on_leave_attribute(node, field)
+            else:
+                for value in children(node):
+                    kind = value.__class__
+                    if kind is tuple or kind is list:
+                        for child in value:
+                            walk(child)
+                    elif value is not None and kind is not MaybeSentinel:
+                        walk(value)
         on_leave(node)
 
     walk(root)
