@@ -9,11 +9,14 @@ check by reading the view, and it keeps the rules fast.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import libcst as cst
 
+from hardener import cstwalk
 from hardener.project import dotted_name, string_value
+from hardener.source import TRIVIA
 
 # request attributes that carry what the client sent
 REQUEST_SOURCES = {"args", "form", "values", "files", "json", "data", "cookies", "headers",
@@ -425,25 +428,24 @@ def string_literal(text: str, quote: str = '"', prefix: str = "") -> cst.SimpleS
 # --------------------------------------------------------------------------- statements
 
 
-class _Parents(cst.CSTVisitor):
-    def __init__(self):
-        self.stack: list[cst.CSTNode] = []
-        self.parents: dict[int, cst.CSTNode] = {}
-
-    def on_visit(self, node) -> bool:
-        if self.stack:
-            self.parents[id(node)] = self.stack[-1]
-        self.stack.append(node)
-        return True
-
-    def on_leave(self, node) -> None:
-        self.stack.pop()
+_PARENTS: "OrderedDict[int, tuple[cst.CSTNode, dict[int, cst.CSTNode]]]" = OrderedDict()
 
 
 def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
-    visitor = _Parents()
-    root.visit(visitor)
-    return visitor.parents
+    """``id(node) -> parent`` below ``root`` (whitespace and punctuation left
+    out: nothing asks for their parents). Several rules ask for the map of the
+    same module one after the other: the last few are kept (with their root,
+    so the ids stay valid)."""
+    key = id(root)
+    hit = _PARENTS.get(key)
+    if hit is not None and hit[0] is root:
+        _PARENTS.move_to_end(key)
+        return hit[1]
+    parents = cstwalk.parent_map(root, TRIVIA)
+    _PARENTS[key] = (root, parents)
+    while len(_PARENTS) > 8:
+        _PARENTS.popitem(last=False)
+    return parents
 
 
 def enclosing(node: cst.CSTNode, parents: dict[int, cst.CSTNode], kinds) -> cst.CSTNode | None:

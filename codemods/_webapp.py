@@ -659,8 +659,8 @@ JSON_MARKERS = re.compile(r"request\.get_json|request\.json\b")
 def view_kind(view) -> str:
     """``token``: authenticated by a header token; ``json``: reads JSON and
     uses no cookie state; ``session``: everything else (forms, the session)."""
-    code = view.file.module.code_for_node(view.func)
-    decorators = " ".join(view.file.module.code_for_node(d) for d in view.func.decorators)
+    code = view.file.code_for(view.func)
+    decorators = " ".join(view.file.code_for(d) for d in view.func.decorators)
     if is_token_view_source(decorators) or is_token_view_source(code):
         return "token"
     if re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(code):

@@ -27,6 +27,9 @@ PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
+# What a module must hold for a PLAIN name or a SQL_COL column to be in it:
+# `pass` is a keyword, so as a name it can only be a string (`row["pass"]`).
+PLAIN_BYTES = re.compile(rb"passw|pw|pass['\"]", re.I)
 WEAK = {"md5", "sha1"}
 FAST = {"sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
 SCRYPT_LEN = 162  # werkzeug's default scrypt hash
@@ -608,7 +611,7 @@ def _sites(project, code: str) -> list[Site]:
             continue
         if code == "H502" and b"hashlib" not in file.data:
             continue
-        if code == "H501" and not re.search(rb"pass|pwd", file.data, re.I):
+        if code == "H501" and not PLAIN_BYTES.search(file.data):
             continue
         try:
             module = file.module

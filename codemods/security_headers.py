@@ -60,6 +60,29 @@ class _HeaderWrites(cst.CSTVisitor):
                     self.names[string_value(element.key).lower()] = string_value(element.value)
 
 
+def _after_app_request_hooks(project) -> dict[tuple[str, str], list[cst.FunctionDef]]:
+    """(module path, decorator) -> the functions so decorated, for every
+    ``@<name>.after_app_request`` in the modules that define blueprints
+    (worked out once per project: every app looks them up)."""
+    cache = project.__dict__.get("_after_app_request_hooks")
+    if cache is not None:
+        return cache
+    found: dict[tuple[str, str], list[cst.FunctionDef]] = {}
+    for path in dict.fromkeys(b.file.path for b in project.blueprints):
+        file = project.python[path]
+
+        class B(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                for d in node.decorators:
+                    name = dotted_name(d.decorator) or ""
+                    if name.endswith(".after_app_request"):
+                        found.setdefault((path, name), []).append(node)
+
+        file.module.visit(B())
+    project.__dict__["_after_app_request_hooks"] = found
+    return found
+
+
 def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
     """Functions registered with ``@app.after_request`` (or ``app.after_request(f)``) where the app is built,
     and ``@bp.after_app_request`` anywhere."""
@@ -81,16 +104,9 @@ def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
             target = dotted_name(call.args[0].value)
             if target in by_name:
                 hooks.append(by_name[target])
+    app_hooks = _after_app_request_hooks(project)
     for blueprint in project.blueprints:
-        module = blueprint.file.module
-
-        class B(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-                for d in node.decorators:
-                    if (dotted_name(d.decorator) or "") == f"{blueprint.name}.after_app_request":
-                        hooks.append(node)
-
-        module.visit(B())
+        hooks += app_hooks.get((blueprint.file.path, f"{blueprint.name}.after_app_request"), [])
     return hooks
 
 

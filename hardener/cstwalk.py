@@ -250,6 +250,7 @@ class _Profile:
 
 
 _PROFILES: "weakref.WeakKeyDictionary[type, _Profile]" = weakref.WeakKeyDictionary()
+_SHARED: dict[tuple, _Profile] = {}
 _BY_NAME: dict[str, list[type]] | None = None
 
 
@@ -269,7 +270,15 @@ def _profile(visitor: CSTVisitor) -> _Profile:
         return _Profile(visitor, _own_names(visitor))  # methods set on the instance: not shared
     profile = _PROFILES.get(cls)
     if profile is None:
-        profile = _PROFILES[cls] = _Profile(visitor, _class_names(cls))
+        # Rules define visitor classes inside functions: a new class on every
+        # call, with the same methods. Their profiles are shared.
+        names = _class_names(cls)
+        key = (names, *(getattr(m, "__code__", m) for m in (
+            cls.on_visit, cls.on_leave, cls.on_visit_attribute, cls.on_leave_attribute)))
+        profile = _SHARED.get(key)
+        if profile is None:
+            profile = _SHARED[key] = _Profile(visitor, names)
+        _PROFILES[cls] = profile
     return profile
 
 
@@ -379,3 +388,42 @@ def uninstall() -> None:
 
 def installed() -> bool:
     return CSTNode.visit is _visit
+
+
+_LEAVES_OUT: dict[frozenset, frozenset[type]] = {}
+
+
+def _left_out(skip: frozenset) -> frozenset[type]:
+    """Node types whose whole subtree holds only ``skip`` types."""
+    out = _LEAVES_OUT.get(skip)
+    if out is None:
+        out = _LEAVES_OUT[skip] = frozenset(
+            cls for cls, reach in closures().items() if reach is not None and reach <= skip
+        )
+    return out
+
+
+def parent_map(root: CSTNode, skip: frozenset = frozenset()) -> dict[int, CSTNode]:
+    """``id(child) -> parent`` for every node below ``root``, leaving out the
+    subtrees that hold only node types in ``skip`` (whitespace and punctuation,
+    say). One direct walk: no visitor, no callbacks."""
+    parents: dict[int, CSTNode] = {}
+    left_out = _left_out(skip)
+    stack = [root]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node = pop()
+        cls = node.__class__
+        children = _GETTERS[cls] if cls in _GETTERS else getter_for(cls)
+        values = node.children if children is None else children(node)
+        for value in values:
+            kind = value.__class__
+            if kind is tuple or kind is list:
+                for child in value:
+                    if child.__class__ not in left_out:
+                        parents[id(child)] = node
+                        push(child)
+            elif value is not None and kind is not MaybeSentinel and kind not in left_out:
+                parents[id(value)] = node
+                push(value)
+    return parents

@@ -195,7 +195,34 @@ def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Mod
     context = CodemodContext()
     for mod, name in imports:
         AddImportsVisitor.add_needed_import(context, mod, name)
-    return AddImportsVisitor(context).transform_module(module)
+    # AddImportsVisitor reads and changes only the top of the module: a
+    # docstring (or __strict__), the import block right after it and the first
+    # statement after that (it gets a blank line above). It runs on just those;
+    # the rest of the body is kept as it is, not rebuilt node by node.
+    body = list(module.body)
+    start = 1 if body and _skipped_first(body[0]) else 0
+    end = start
+    while end < len(body) and _is_single_import(body[end]):
+        end += 1
+    head = module.with_changes(body=body[: end + 1])
+    new_head = AddImportsVisitor(context).transform_module(head)
+    return module.with_changes(body=[*new_head.body, *body[end + 1:]])
+
+
+def _is_single_import(stmt: cst.CSTNode) -> bool:
+    return isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(
+        stmt.body[0], (cst.Import, cst.ImportFrom))
+
+
+def _skipped_first(stmt: cst.CSTNode) -> bool:
+    """What AddImportsVisitor never puts an import above: a ``__strict__`` flag or a docstring."""
+    if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1):
+        return False
+    small = stmt.body[0]
+    if isinstance(small, cst.Expr):
+        return isinstance(small.value, cst.SimpleString)
+    return isinstance(small, cst.Assign) and len(small.targets) == 1 \
+        and isinstance(small.targets[0].target, cst.Name) and small.targets[0].target.value == "__strict__"
 
 
 def _is_import_stmt(stmt: cst.CSTNode) -> bool:

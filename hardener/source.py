@@ -7,14 +7,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import libcst as cst
+from libcst._nodes.base import CSTNode
 from libcst._position import CodePosition
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
 from libcst.metadata.position_provider import PositionProvidingCodegenState
 
-from hardener import cstwalk
+from hardener import cstcodegen, cstwalk
 
 # Read-only visitors walk the tree without libcst rebuilding every node (see cstwalk).
 cstwalk.install()
+# ... and generate code (node source, positions) without contextlib's overhead.
+cstcodegen.install()
 
 
 class _LazyJinja:
@@ -36,6 +39,26 @@ _JINJA = _LazyJinja()
 
 class ParseError(Exception):
     pass
+
+
+_VALIDATE = CSTNode.__post_init__
+
+
+def _skip_validation(self) -> None:
+    pass
+
+
+def _parse_unvalidated(data: bytes) -> cst.Module:
+    """``cst.parse_module`` without each node's ``_validate()`` (called from
+    ``CSTNode.__post_init__``, a seventh of the parse): it checks nodes built
+    by hand, and the parser only builds valid ones. Nodes built by a fix in
+    another thread meanwhile also skip it; their code is still parsed and
+    compiled before it is staged (``apply.stage``)."""
+    CSTNode.__post_init__ = _skip_validation
+    try:
+        return cst.parse_module(data)
+    finally:
+        CSTNode.__post_init__ = _VALIDATE
 
 
 def one_line_reason(exc: Exception) -> str:
@@ -68,7 +91,7 @@ class PythonFile:
         if b"\0" in self.data:
             raise ParseError("file contains a NUL byte")
         try:
-            return cst.parse_module(self.data)
+            return _parse_unvalidated(self.data)
         except cst.ParserSyntaxError as exc:
             raise ParseError(one_line_reason(exc)) from None
         except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
@@ -115,7 +138,7 @@ class PythonFile:
         packed = self._packed_positions
         value = packed.get(node)
         if value is None:
-            if type(node) in _TRIVIA:  # never kept in the compact map: use libcst's full one
+            if type(node) in TRIVIA:  # never kept in the compact map: use libcst's full one
                 return self.positions[node]
             raise KeyError(node)
         return CodeRange(
@@ -137,7 +160,7 @@ class PythonFile:
         self.module._codegen(state)
         return {
             node: (r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column
-            for node, r in provider._computed.items() if type(node) not in _TRIVIA
+            for node, r in provider._computed.items() if type(node) not in TRIVIA
         }
 
     @cached_property
@@ -154,7 +177,17 @@ class PythonFile:
         return ""
 
     def code_for(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node)
+        """The source of ``node`` (kept: several rules ask for the same
+        functions' code, and generating it walks the whole subtree)."""
+        codes = self.__dict__.get("_codes")
+        if codes is None:
+            codes = self.__dict__["_codes"] = {}
+        hit = codes.get(id(node))
+        if hit is not None and hit[0] is node:
+            return hit[1]
+        code = self.module.code_for_node(node)
+        codes[id(node)] = (node, code)
+        return code
 
 
 _MASK = (1 << 32) - 1
@@ -196,7 +229,7 @@ class _Collector:
 
 
 # Node types no rule reports at: whitespace, comments and punctuation.
-_TRIVIA = frozenset({
+TRIVIA = frozenset({
     cst.SimpleWhitespace, cst.ParenthesizedWhitespace, cst.TrailingWhitespace, cst.EmptyLine, cst.Newline,
     cst.Comment, cst.Comma, cst.Dot, cst.Colon, cst.Semicolon, cst.AssignEqual, cst.LeftParen, cst.RightParen,
     cst.LeftSquareBracket, cst.RightSquareBracket, cst.LeftCurlyBrace, cst.RightCurlyBrace,

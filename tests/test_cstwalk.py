@@ -96,6 +96,15 @@ def _sources() -> list[tuple[str, str]]:
     return out
 
 
+def _modules():
+    """(name, module) for every source that libcst parses."""
+    for name, text in _sources():
+        try:
+            yield name, cst.parse_module(text)
+        except cst.ParserSyntaxError:
+            continue
+
+
 @pytest.fixture
 def slow_then_fast():
     """Run a visitor with libcst's traversal, then with the fast one."""
@@ -118,11 +127,7 @@ def slow_then_fast():
 @pytest.mark.parametrize("make", [Recorder, Named, Mixed], ids=["generic", "named", "mixin"])
 def test_same_callbacks_as_libcst(slow_then_fast, make):
     checked = 0
-    for name, text in _sources():
-        try:
-            module = cst.parse_module(text)
-        except cst.ParserSyntaxError:
-            continue
+    for name, module in _modules():
         slow, fast = slow_then_fast(module, make)
         assert slow == fast, name
         checked += bool(slow)
@@ -182,3 +187,50 @@ def test_installed_by_the_engine():
 
     assert cstwalk.installed()
     assert cst.parse_module("x = 1\n").visit(cst.CSTVisitor()) is not None
+
+
+class _Parents(cst.CSTVisitor):
+    """The reference parent map: libcst's own traversal, every node."""
+
+    def __init__(self):
+        self.stack, self.parents = [], {}
+
+    def on_visit(self, node):
+        if self.stack:
+            self.parents[id(node)] = self.stack[-1]
+        self.stack.append(node)
+        return True
+
+    def on_leave(self, node):
+        self.stack.pop()
+
+
+def test_parent_map_is_libcsts_without_the_skipped_types():
+    from hardener.source import TRIVIA
+
+    checked = 0
+    for name, module in _modules():
+        reference = _Parents()
+        cstwalk.uninstall()
+        try:
+            module.visit(reference)
+        finally:
+            cstwalk.install()
+        expected = {key: parent for key, parent in reference.parents.items()}
+        fast = cstwalk.parent_map(module, TRIVIA)
+        kept = {key: parent for key, parent in expected.items() if key in fast}
+        assert all(fast[key] is parent for key, parent in kept.items()), name
+        # what is left out is whitespace and punctuation only, and every other node is there
+        nodes = {}
+        assert cstwalk.parent_map(module).keys() == expected.keys(), name
+
+        class All(cst.CSTVisitor):
+            def on_visit(self, node):
+                nodes[id(node)] = node
+                return True
+
+        module.visit(All())
+        missing = {type(nodes[key]) for key in expected.keys() - fast.keys()}
+        assert missing <= TRIVIA, (name, missing - TRIVIA)
+        checked += len(fast)
+    assert checked > 50_000

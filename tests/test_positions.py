@@ -7,7 +7,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from hardener.source import _TRIVIA, PythonFile
+from hardener.source import TRIVIA, PythonFile
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -24,7 +24,7 @@ def test_same_ranges_as_libcst_for_every_node():
     for file in _files():
         full = MetadataWrapper(file.module, unsafe_skip_copy=True).resolve(PositionProvider)
         for node, expected in full.items():
-            if type(node) in _TRIVIA:
+            if type(node) in TRIVIA:
                 continue
             assert file.position(node) == expected, (file.path, type(node).__name__)
             checked += 1

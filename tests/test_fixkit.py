@@ -1,0 +1,57 @@
+"""hardener.fixkit.add_imports gives exactly what libcst's AddImportsVisitor gives on the whole module."""
+
+from __future__ import annotations
+
+import sysconfig
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.codemod import CodemodContext
+from libcst.codemod.visitors import AddImportsVisitor
+
+from hardener.fixkit import add_imports
+
+REPO = Path(__file__).resolve().parent.parent
+IMPORTS = [
+    [("os", None)],
+    [("flask", "request")],
+    [("werkzeug.utils", "secure_filename"), ("os", None)],
+    [("__future__", "annotations")],
+    [("sys", None), ("os.path", "join")],
+]
+SNIPPETS = [
+    "", "# only a comment\n", '"""doc"""\n', '"""doc"""\nimport os\n', "__strict__ = True\nimport x\nfoo()\n",
+    '"a" "b"\nimport os\n', "import os; import sys\nx = 1\n", "from flask import Flask\n# c\nx = 1\n",
+    "from flask import *\nx = 1\n", "from flask import Flask, request as rq\n\n\ndef f():\n    import os\n",
+    "x = 1\nimport os\n", "from __future__ import annotations\nimport sys\n",
+]
+
+
+def _modules():
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    paths = sorted((REPO / "sample_projects").rglob("*.py")) + [p for p in sorted(stdlib.glob("*.py")) if p.stat().st_size < 20_000][:12]
+    for path in paths:
+        yield str(path), cst.parse_module(path.read_bytes())
+    for i, text in enumerate(SNIPPETS):
+        yield f"snippet {i}", cst.parse_module(text)
+
+
+@pytest.mark.parametrize("imports", IMPORTS, ids=lambda i: ",".join(f"{m}.{n}" for m, n in i))
+def test_same_code_as_add_imports_visitor_on_the_whole_module(imports):
+    checked = 0
+    for name, module in _modules():
+        context = CodemodContext()
+        for mod, obj in imports:
+            AddImportsVisitor.add_needed_import(context, mod, obj)
+        expected = AddImportsVisitor(context).transform_module(module).code
+        assert add_imports(module, *imports).code == expected, name
+        checked += 1
+    assert checked > 30
+
+
+def test_the_rest_of_the_module_is_not_rebuilt():
+    module = cst.parse_module("import sys\n\nx = 1\n\n\ndef f():\n    return x\n")
+    new = add_imports(module, ("os", None))
+    assert new.body[-1] is module.body[-1]
+    assert new.code.startswith("import sys\nimport os\n")
