@@ -9,12 +9,12 @@ check by reading the view, and it keeps the rules fast.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass, field
 
 import libcst as cst
 
 from hardener import cstwalk
+from hardener.fixkit import Pruned, only_towards
 from hardener.project import dotted_name, string_value
 from hardener.source import TRIVIA
 
@@ -428,24 +428,10 @@ def string_literal(text: str, quote: str = '"', prefix: str = "") -> cst.SimpleS
 # --------------------------------------------------------------------------- statements
 
 
-_PARENTS: "OrderedDict[int, tuple[cst.CSTNode, dict[int, cst.CSTNode]]]" = OrderedDict()
-
-
 def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     """``id(node) -> parent`` below ``root`` (whitespace and punctuation left
-    out: nothing asks for their parents). Several rules ask for the map of the
-    same module one after the other: the last few are kept (with their root,
-    so the ids stay valid)."""
-    key = id(root)
-    hit = _PARENTS.get(key)
-    if hit is not None and hit[0] is root:
-        _PARENTS.move_to_end(key)
-        return hit[1]
-    parents = cstwalk.parent_map(root, TRIVIA)
-    _PARENTS[key] = (root, parents)
-    while len(_PARENTS) > 8:
-        _PARENTS.popitem(last=False)
-    return parents
+    out: nothing asks for their parents)."""
+    return cstwalk.parent_map(root, TRIVIA)
 
 
 def enclosing(node: cst.CSTNode, parents: dict[int, cst.CSTNode], kinds) -> cst.CSTNode | None:
@@ -535,7 +521,7 @@ def rewrite(module: cst.Module, replace: dict | None = None, before: dict | None
                 out += list(pre) + [u] + list(post)
         return out
 
-    class T(cst.CSTTransformer):
+    class T(Pruned, cst.CSTTransformer):
         def on_leave(self, original, updated):
             if original in replace:
                 done.add(id(original))
@@ -545,7 +531,10 @@ def rewrite(module: cst.Module, replace: dict | None = None, before: dict | None
                 updated = updated.with_changes(body=rebuild(original.body, updated.body))
             return updated
 
-    result = module.visit(T())
+    transformer = T()
+    # the blocks holding `before` / `after` statements are their parents: on the way
+    transformer.keep = only_towards(module, [*replace, *before, *after])
+    result = module.visit(transformer)
     if done != wanted:
         raise FixError("could not locate the code to change")
     return result

@@ -12,6 +12,7 @@ from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for
 from hardener.rules import Example, Rule, register
+from hardener.source import parse_unvalidated
 
 from ._flaskapi import all_views, import_spec
 from ._webapp import (
@@ -163,7 +164,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
     def compute():
         builder = ChangeBuilder(project)
         path = app.file.path
-        current = cst.parse_module(builder.current(path))
+        current = parse_unvalidated(builder.current(path))
         name = "csrf" if app.name == "app" else f"{app.name}_csrf"
         name = unique_name(current, name)
         same_module = [v for v in exempt if v.file.path == path and app.factory is None]

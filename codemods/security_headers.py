@@ -10,6 +10,7 @@ from hardener.fixkit import ChangeBuilder, add_imports, insert_after_imports
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, string_value
 from hardener.rules import Example, Rule, register
+from hardener.source import parse_unvalidated
 
 from ._flaskapi import all_views, calls_in
 from ._webapp import (
@@ -204,7 +205,7 @@ def talisman_fix(project, app: AppObject) -> Fix:
     def compute():
         builder = ChangeBuilder(project)
         path = app.file.path
-        current = cst.parse_module(builder.current(path))
+        current = parse_unvalidated(builder.current(path))
         prefix = "" if app.name == "app" else app.name.upper() + "_"
         csp_name = unique_name(current, f"{prefix}CSP")
         bound = bound_names(current)
@@ -298,7 +299,7 @@ def after_request_fix(project, app: AppObject) -> Fix:
     def compute():
         builder = ChangeBuilder(project)
         path = app.file.path
-        current = cst.parse_module(builder.current(path))
+        current = parse_unvalidated(builder.current(path))
         prefix = "" if app.name == "app" else app.name.upper() + "_"
         csp_name = unique_name(current, f"{prefix}CSP")
         bound = bound_names(current)

@@ -209,13 +209,16 @@ def _allowed_check(project, file, func: cst.FunctionDef, name: str) -> tuple[str
     if "ALLOWED_EXTENSIONS" in names_in(func) or "ALLOWED_EXTENSIONS" in file.code_for(func):
         return None
     called = {callee_name(c) for c in _calls(func)}
-    constant, helpers = _module_extension_facts(file.module)
+    constant, helpers = _module_extension_facts(file.module) if b"ALLOWED_EXTENSIONS" in file.data else (None, [])
     # imported from another module of the project: `from config import ALLOWED_EXTENSIONS, allowed_file`
     facts = facts_or_imports(project, file)
     for local, qualified in facts.imports.items():
         module_name, _, attr = qualified.rpartition(".")
         path = project.find_module(module_name) if module_name else None
-        other = project.parse(path) if path else None
+        # a module without the name has neither the constant nor a helper using it: not parsed
+        if path is None or b"ALLOWED_EXTENSIONS" not in project.python[path].data:
+            continue
+        other = project.parse(path)
         if other is None:
             continue
         other_constant, other_helpers = _module_extension_facts(other.module)

@@ -29,6 +29,7 @@ import os
 import textwrap
 import typing
 import weakref
+from collections import OrderedDict
 
 import libcst
 from libcst import CSTNode, CSTVisitor, MaybeSentinel
@@ -403,10 +404,28 @@ def _left_out(skip: frozenset) -> frozenset[type]:
     return out
 
 
+_PARENT_MAPS: "OrderedDict[tuple[int, frozenset], tuple[CSTNode, dict[int, CSTNode]]]" = OrderedDict()
+
+
 def parent_map(root: CSTNode, skip: frozenset = frozenset()) -> dict[int, CSTNode]:
     """``id(child) -> parent`` for every node below ``root``, leaving out the
     subtrees that hold only node types in ``skip`` (whitespace and punctuation,
-    say). One direct walk: no visitor, no callbacks."""
+    say). One direct walk: no visitor, no callbacks. Several rules and fixes
+    ask for the map of the same module one after the other: the last few are
+    kept (with their root, so the ids stay valid). Do not change the map."""
+    key = (id(root), skip)
+    hit = _PARENT_MAPS.get(key)
+    if hit is not None and hit[0] is root:
+        _PARENT_MAPS.move_to_end(key)
+        return hit[1]
+    parents = _walk_parents(root, skip)
+    _PARENT_MAPS[key] = (root, parents)
+    while len(_PARENT_MAPS) > 8:
+        _PARENT_MAPS.popitem(last=False)
+    return parents
+
+
+def _walk_parents(root: CSTNode, skip: frozenset) -> dict[int, CSTNode]:
     parents: dict[int, CSTNode] = {}
     left_out = _left_out(skip)
     stack = [root]

@@ -15,8 +15,10 @@ import libcst as cst
 from libcst.codemod import CodemodContext
 from libcst.codemod.visitors import AddImportsVisitor
 
+from hardener import cstwalk
 from hardener.discovery import GitIgnore
 from hardener.models import ChangeSet, FileChange, FixError
+from hardener.source import TRIVIA, parse_unvalidated
 
 
 class StaleFixError(FixError):
@@ -86,7 +88,7 @@ class ChangeBuilder:
             module = file.module
         else:
             try:
-                module = cst.parse_module(data)
+                module = parse_unvalidated(data)
             except cst.ParserSyntaxError as exc:
                 raise FixError(f"{path} does not parse") from exc
         new = transform(module)
@@ -204,9 +206,17 @@ def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Mod
     end = start
     while end < len(body) and _is_single_import(body[end]):
         end += 1
-    head = module.with_changes(body=body[: end + 1])
-    new_head = AddImportsVisitor(context).transform_module(head)
-    return module.with_changes(body=[*new_head.body, *body[end + 1:]])
+    if end == len(body):
+        return AddImportsVisitor(context).transform_module(module)
+    # the first statement after the imports (a whole class, say) stands in as
+    # `pass` with its leading lines: those are all the visitor may change
+    first = body[end]
+    stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=first.leading_lines)
+    new_head = AddImportsVisitor(context).transform_module(module.with_changes(body=[*body[:end], stand_in]))
+    *added, new_stand_in = new_head.body
+    if new_stand_in.leading_lines is not first.leading_lines:
+        first = first.with_changes(leading_lines=new_stand_in.leading_lines)
+    return module.with_changes(body=[*added, first, *body[end + 1:]])
 
 
 def _is_single_import(stmt: cst.CSTNode) -> bool:
@@ -283,7 +293,39 @@ def environ_expr(key: str) -> cst.BaseExpression:
     return cst.parse_expression(f'os.environ["{key}"]')
 
 
-class ReplaceNodes(cst.CSTTransformer):
+def only_towards(root: cst.CSTNode, targets) -> set[int] | None:
+    """The ids of the nodes on the way from ``root`` down to ``targets``: a
+    transformer that changes only the targets (and the blocks holding them)
+    need not enter any other subtree, where libcst would rebuild every node
+    to give back the same code. None when a target is not in the tree's
+    parent map (whitespace, punctuation, another tree): walk everything."""
+    parents = cstwalk.parent_map(root, TRIVIA)
+    keep: set[int] = set()
+    for target in targets:
+        node = target
+        while node is not root:
+            parent = parents.get(id(node))
+            if parent is None:
+                return None
+            if id(parent) in keep:
+                break
+            keep.add(id(parent))
+            node = parent
+    return keep
+
+
+class Pruned:
+    """Mixin for a CSTTransformer: enter only the nodes in ``self.keep`` (all when None)."""
+
+    keep: set[int] | None = None
+
+    def on_visit(self, node) -> bool:
+        if self.keep is not None and id(node) not in self.keep:
+            return False
+        return super().on_visit(node)
+
+
+class ReplaceNodes(Pruned, cst.CSTTransformer):
     """Replace nodes by identity: ``{original_node: new_node}`` (None removes a statement)."""
 
     def __init__(self, replacements: dict):
@@ -303,6 +345,7 @@ class ReplaceNodes(cst.CSTTransformer):
 
 def replace_nodes(module: cst.Module, replacements: dict) -> cst.Module:
     transformer = ReplaceNodes(replacements)
+    transformer.keep = only_towards(module, replacements)
     new = module.visit(transformer)
     if len(transformer.done) != len(replacements):
         raise FixError("could not locate the code to change")

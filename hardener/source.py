@@ -48,7 +48,7 @@ def _skip_validation(self) -> None:
     pass
 
 
-def _parse_unvalidated(data: bytes) -> cst.Module:
+def parse_unvalidated(data: bytes) -> cst.Module:
     """``cst.parse_module`` without each node's ``_validate()`` (called from
     ``CSTNode.__post_init__``, a seventh of the parse): it checks nodes built
     by hand, and the parser only builds valid ones. Nodes built by a fix in
@@ -91,7 +91,7 @@ class PythonFile:
         if b"\0" in self.data:
             raise ParseError("file contains a NUL byte")
         try:
-            return _parse_unvalidated(self.data)
+            return parse_unvalidated(self.data)
         except cst.ParserSyntaxError as exc:
             raise ParseError(one_line_reason(exc)) from None
         except (UnicodeDecodeError, LookupError, SyntaxError) as exc:
