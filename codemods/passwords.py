@@ -27,9 +27,12 @@ PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
-# What a module must hold for a PLAIN name or a SQL_COL column to be in it:
-# `pass` is a keyword, so as a name it can only be a string (`row["pass"]`).
-PLAIN_BYTES = re.compile(rb"passw|pw|pass['\"]", re.I)
+# Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
+# column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
+# can only be a string such as `row["pass"]`), or a HASHED_NAME (a name
+# holding `pass` is longer than the keyword).
+PLAIN_BYTES = re.compile(rb"passw|\bpwd?\b|['\"]pass['\"]", re.I)
+HASHED_BYTES = re.compile(rb"\wpass|pass\w|pwd|pw_?hash|hashed", re.I)
 WEAK = {"md5", "sha1"}
 FAST = {"sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
 SCRYPT_LEN = 162  # werkzeug's default scrypt hash
@@ -102,7 +105,7 @@ def _column_lengths(project) -> dict[str, int]:
         return cache
     out: dict[str, int] = {}
     for path, file in project.python.items():
-        if b"Column" not in file.data and b"mapped_column" not in file.data:
+        if b"Column" not in file.data and b"mapped_column" not in file.data or not HASHED_BYTES.search(file.data):
             continue
         try:
             module = file.module

@@ -3,6 +3,8 @@ saved under the name the client chose, and uploads with no size limit."""
 
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
@@ -320,7 +322,12 @@ class UploadUnsafeFilename(Rule):
     severity = Severity.HIGH
     confidence = Confidence.HIGH
     cwe = 22
-    triggers = (b".files", b".filename")
+    triggers = (b"filename",)
+
+    @classmethod
+    def wants(cls, data: bytes) -> bool:
+        # every finding is a `.save(...)` of a path built from some `.filename`
+        return b"filename" in data and b"save" in data
 
     VALID = [
         "import os\nfrom flask import Flask, request\nfrom werkzeug.utils import secure_filename\napp = Flask(__name__)\n"
@@ -430,11 +437,14 @@ class UploadUnsafeFilename(Rule):
 # --------------------------------------------------------------------------- H402
 
 
+_FILES_ATTRIBUTE = re.compile(rb"\.\s*files\b")  # what a module needs for `request.files`
+
+
 def _upload_sites(project):
     """(file, node) of the first `request.files` use in each non-test module."""
     for path in sorted(project.python):
         file = project.python[path]
-        if is_test_path(path) or (b"files" not in file.data and b"FileField" not in file.data):
+        if is_test_path(path) or (b"FileField" not in file.data and not _FILES_ATTRIBUTE.search(file.data)):
             continue
         try:
             module = file.module
