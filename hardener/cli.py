@@ -325,6 +325,11 @@ def report(root: Path, config, args) -> int:
 
     fmt = args.format or "text"
     result = _scan(root, config, progress=fmt == "text")
+    if fmt in ("json", "sarif") and not result.cached:  # these show every fix's change set
+        from hardener.parallel import compute_changesets
+
+        shown = result.findings + (result.suppressed + result.baselined if args.show_suppressed else [])
+        compute_changesets([f.fix for f in shown if f.fix is not None])
     options = {"show_suppressed": args.show_suppressed, "baseline": config.baseline if config.baseline_data else None}
     if fmt == "text":
         stream = sys.stdout if args.output is None else None
@@ -346,6 +351,11 @@ def diff(root: Path, config, args) -> int:
     from hardener.models import FixError, Safety
 
     result = _scan(root, config, progress=False)
+    if not result.cached:
+        from hardener.parallel import compute_changesets
+
+        compute_changesets([f.fix for f in result.findings if f.fix is not None
+                            and (f.fix.safety is Safety.SAFE or args.unsafe_fixes)])
     printed = 0
     for finding in result.findings:
         fix = finding.fix
