@@ -23,11 +23,11 @@ What it does, in one run on one machine:
 4. ``hardener --apply-all`` on a fresh copy of the tree, as a ratio to the scan;
 5. the start-up time of ``hardener --version``.
 
-Peak memory is the largest total resident set size of the command and every
-process it started (sampled from /proc every 20 ms; the kernel's own maximum
-for the largest single process, from wait4, when that is higher). Resident
-pages shared between a parent and its forked workers are counted once per
-process, so the number errs on the high side for hardener's workers.
+Peak memory is the largest total memory of the command and every process it
+started, sampled from /proc every 50 ms: the sum of their proportional set
+sizes (PSS: pages a forked worker shares with its parent are counted once, in
+shares), or the kernel's own maximum resident set of the largest single
+process, from wait4, when that is higher.
 
 The binaries are the ones next to ``sys.executable`` (the virtualenv's
 ``hardener`` and ``bandit``).
@@ -95,18 +95,21 @@ def _tree_pids(root_pid: int) -> list[int]:
 
 
 def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as fh:
-            for line in fh:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
+    """The process's proportional set size (its private pages plus its share
+    of the pages it shares, e.g. with a forked worker), else its RSS."""
+    for path, key in ((f"/proc/{pid}/smaps_rollup", b"Pss:"), (f"/proc/{pid}/status", b"VmRSS:")):
+        try:
+            with open(path, "rb") as fh:
+                for line in fh:
+                    if line.startswith(key):
+                        return int(line.split()[1])
+        except OSError:
+            continue
     return 0
 
 
 class _Sampler(threading.Thread):
-    def __init__(self, pid: int, interval: float = 0.02):
+    def __init__(self, pid: int, interval: float = 0.05):
         super().__init__(daemon=True)
         self.pid, self.interval = pid, interval
         self.peak_kb = 0

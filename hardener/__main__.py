@@ -1,3 +1,3 @@
-from hardener.cli import main
+from hardener.cli import console
 
-raise SystemExit(main())
+raise SystemExit(console())

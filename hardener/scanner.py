@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import gc
 import threading
 import weakref
 from dataclasses import dataclass, field
@@ -13,6 +11,7 @@ from typing import Callable
 
 from hardener.config import CONFIDENCES, SEVERITIES, Config
 from hardener.discovery import discover
+from hardener.gctune import gc_tuned
 from hardener.models import Finding
 from hardener.project import Project
 from hardener.rules import Rule, select_rules
@@ -23,22 +22,6 @@ from hardener.workspace import Workspace
 # Generated or vendored modules this big are not analysed (parsing them with
 # libcst would take longer than the rest of a typical project together).
 MAX_FILE_BYTES = 5_000_000
-
-
-# A scan builds millions of long-lived, acyclic tree nodes: with the default
-# thresholds the cycle collector walks them over and over (a quarter of a big
-# scan's time). Collect the young generation less often, the older ones rarely.
-GC_THRESHOLDS = (50_000, 1_000, 1_000)
-
-
-@contextlib.contextmanager
-def gc_tuned():
-    old = gc.get_threshold()
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
 
 
 @dataclass
