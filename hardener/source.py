@@ -165,7 +165,14 @@ class PythonFile:
 
     @cached_property
     def text(self) -> str:
-        return self.module.code
+        # libcst gives back exactly the bytes it parsed, so the module's code is
+        # the file decoded with the encoding libcst found (BOM, coding cookie);
+        # generating it would walk the whole tree
+        module = self.module
+        try:
+            return self.data.decode(module.encoding)
+        except (UnicodeDecodeError, LookupError):
+            return module.code
 
     @cached_property
     def lines(self) -> list[str]:

@@ -50,3 +50,11 @@ def test_a_node_of_another_tree_is_not_found():
         pass
     else:
         raise AssertionError("a node of another tree has no position here")
+
+
+def test_text_is_the_code_libcst_generates():
+    for file in _files():
+        assert file.text == file.module.code, file.path
+    for data in (b"\xef\xbb\xbfx = 1\n", b"# -*- coding: latin-1 -*-\nx = '\xe9'\n", b"x = 1\r\ny = 2", b""):
+        file = PythonFile("a.py", data)
+        assert file.text == file.module.code
