@@ -573,7 +573,8 @@ class HardenerApp(App[int]):
         for option in options:
             option.prompt.truncate(width, overflow="ellipsis")
         if self.cursor not in order and order:
-            self.cursor = order[0]  # the finding shown was filtered out
+            self.cursor = order[0]  # the finding shown was filtered out (or the first one arrived)
+            self.refresh_bindings()  # the footer shows what the keys can do on it now (e edit, ...)
         widget = self.query_one("#list", OptionList)
         self._syncing = True
         try:
