@@ -283,6 +283,26 @@ def _profile(visitor: CSTVisitor) -> _Profile:
     return profile
 
 
+def _walk_fields(node: CSTNode, visitor: CSTVisitor, walk) -> None:
+    """Every child of ``node``, field by field, between the visitor's
+    ``on_visit_attribute`` and ``on_leave_attribute`` (for visitors with
+    attribute hooks: every child is entered)."""
+    for field in _PLANS[node.__class__]:
+        visitor.on_visit_attribute(node, field)
+        _walk_value(getattr(node, field), walk)
+        visitor.on_leave_attribute(node, field)
+
+
+def _walk_value(value, walk) -> None:
+    """A field's value: a node, a sequence of nodes, or nothing (None, MaybeSentinel)."""
+    kind = value.__class__
+    if kind is tuple or kind is list:
+        for child in value:
+            walk(child)
+    elif value is not None and kind is not MaybeSentinel:
+        walk(value)
+
+
 def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None:
     """For visitors that keep CSTVisitor's on_visit/on_leave: the visit_X /
     leave_X methods are looked up once per node type (as on_visit would),
@@ -308,16 +328,7 @@ def _walk_default(root: CSTNode, visitor: CSTVisitor, profile: _Profile) -> None
             if children is None:
                 node._visit_and_replace_children(visitor)
             elif attrs:
-                for field in _PLANS[cls]:
-                    visitor.on_visit_attribute(node, field)
-                    value = getattr(node, field)
-                    kind = value.__class__
-                    if kind is tuple or kind is list:
-                        for child in value:
-                            walk(child)
-                    elif value is not None and kind is not MaybeSentinel:
-                        walk(value)
-                    visitor.on_leave_attribute(node, field)
+                _walk_fields(node, visitor, walk)
             else:
                 for value in children(node):
                     kind = value.__class__
@@ -343,24 +354,10 @@ def _walk_generic(root: CSTNode, visitor: CSTVisitor, attrs: bool) -> None:
             if children is None:
                 node._visit_and_replace_children(visitor)
             elif attrs:
-                for field in _PLANS[cls]:
-                    visitor.on_visit_attribute(node, field)
-                    value = getattr(node, field)
-                    kind = value.__class__
-                    if kind is tuple or kind is list:
-                        for child in value:
-                            walk(child)
-                    elif value is not None and kind is not MaybeSentinel:
-                        walk(value)
-                    visitor.on_leave_attribute(node, field)
+                _walk_fields(node, visitor, walk)
             else:
                 for value in children(node):
-                    kind = value.__class__
-                    if kind is tuple or kind is list:
-                        for child in value:
-                            walk(child)
-                    elif value is not None and kind is not MaybeSentinel:
-                        walk(value)
+                    _walk_value(value, walk)
         on_leave(node)
 
     walk(root)
