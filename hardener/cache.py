@@ -40,11 +40,11 @@ import json
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from hardener import __version__
+from hardener.apply import _atomic_write, _ensure_state_dir, _sha
 from hardener.models import ChangeSet, Confidence, FileChange, Finding, Fix, FixError, Safety, Severity
 from hardener.workspace import Workspace
 
@@ -52,10 +52,6 @@ CACHE_DIR = ".hardener/cache"
 SCHEMA = 1
 KEEP_ENTRIES = 4  # entries (one per configuration) kept per project
 _LIBRARIES = ("libcst", "jinja2", "detect-secrets", "tomlkit")
-
-
-def _sha(data: bytes | None) -> str | None:
-    return None if data is None else hashlib.sha256(data).hexdigest()
 
 
 _CODE_FINGERPRINT: str | None = None
@@ -200,22 +196,8 @@ class ScanCache:
             "result": _result_to_data(result),
         }
         try:
-            from hardener.apply import _ensure_state_dir
-
             _ensure_state_dir(self.root)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".scan-", suffix=".tmp", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                    json.dump(entry, fh, separators=(",", ":"))
-                os.chmod(tmp, 0o600)
-                os.replace(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
+            _atomic_write(self.path, json.dumps(entry, separators=(",", ":")).encode("utf-8"), 0o600)
             self._prune()
         except OSError:
             return False  # a read-only project: scanning works, caching does not

@@ -115,7 +115,8 @@ class Scanner:
                 ws.quiet = False
         inputs = None
         if self.cache is not None:
-            from hardener.cache import Inputs, _sha
+            from hardener.apply import _sha
+            from hardener.cache import Inputs
 
             inputs = Inputs({**{f"py:{rel}": _sha(f.data) for rel, f in python.items()},
                              **{f"tpl:{rel}": _sha(t.data) for rel, t in read.items()}}, ws)
