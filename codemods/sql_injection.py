@@ -803,12 +803,11 @@ class SqlBuiltFromStrings(Rule):
     severity = Severity.HIGH
     confidence = Confidence.HIGH
     cwe = 89
-    triggers = (b"execute", b"exec_driver_sql", b"read_sql", b"text")
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
-        # a runner or pandas call by name; SQLAlchemy's text() only where
-        # sqlalchemy is imported or named (`sa.text`, `db.text`)
+        # (instead of `triggers`) a runner or pandas call by name; SQLAlchemy's
+        # text() only where sqlalchemy is imported or named (`sa.text`, `db.text`)
         return b"execute" in data or b"exec_driver_sql" in data or b"read_sql" in data or (
             b"text" in data and (b"sqlalchemy" in data or b"sa.text" in data or b"db.text" in data))
 

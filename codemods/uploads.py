@@ -322,11 +322,10 @@ class UploadUnsafeFilename(Rule):
     severity = Severity.HIGH
     confidence = Confidence.HIGH
     cwe = 22
-    triggers = (b"filename",)
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
-        # every finding is a `.save(...)` of a path built from some `.filename`
+        # (instead of `triggers`) every finding is a `.save(...)` of a path built from some `.filename`
         return b"filename" in data and b"save" in data
 
     VALID = [
