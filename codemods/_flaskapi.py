@@ -14,7 +14,9 @@ import libcst as cst
 
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, literal_value, module_name_for, string_value
 
-ROUTE_BYTES = (b".route(", b".get(", b".post(", b".put(", b".patch(", b".delete(")
+# `@<dotted name>.route(` (or .get/.post/...) in the bytes: a necessary condition
+# of a view (the name may be spread over lines or wrapped in parentheses)
+ROUTE_DECORATOR = re.compile(rb"@[\s(\\]*[A-Za-z_][\w\s.()\\]*?\.[\s\\]*(?:route|get|post|put|patch|delete)[\s\\]*\(")
 ROUTE_METHODS = {"route": None, "get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
 
 
@@ -174,7 +176,7 @@ class _Views(cst.CSTVisitor):
 def views_in(project, file) -> list[View]:
     """Functions decorated with ``@<app or blueprint>.route(...)`` (and .get/.post/...)."""
     facts = project.facts_for(file.path)
-    if facts is None or is_test_path(file.path) or not any(t in file.data for t in ROUTE_BYTES):
+    if facts is None or is_test_path(file.path) or not ROUTE_DECORATOR.search(file.data):
         return []
     owners = route_owners(project, facts)
     if not owners:

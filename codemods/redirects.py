@@ -13,7 +13,7 @@ from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, callee_name, functions_in, request_names, rewrite,
+from ._flow import (REDIRECT_SOURCES, callee_name, request_names, rewrite,
                     tainted_names)
 
 HELPER = "safe_redirect_target"
@@ -61,26 +61,42 @@ class RedirectSite:
         self.replace_node = replace_node  # the argument expression to replace
 
 
+class _RedirectCalls(cst.CSTVisitor):
+    """Redirect calls with a positional target, by the innermost function
+    around them (one walk of the module)."""
+
+    def __init__(self, facts):
+        self.facts = facts
+        self.functions: list[cst.FunctionDef] = []
+        self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}  # in the order the functions start
+
+    def visit_FunctionDef(self, node):
+        self.functions.append(node)
+        self.calls[node] = []
+
+    def leave_FunctionDef(self, node):
+        self.functions.pop()
+
+    def visit_Call(self, node):
+        if not self.functions or not node.args or node.args[0].keyword is not None:
+            return
+        name = call_name(self.facts, node.func)
+        if name in REDIRECTS or name == "redirect":
+            self.calls[self.functions[-1]].append(node)
+
+
 def _sites(file, facts) -> list[RedirectSite]:
     req = request_names(facts)
     out = []
-    for func in functions_in(file.module):
+    finder = _RedirectCalls(facts)
+    file.module.visit(finder)
+    for func, calls in finder.calls.items():
+        if not calls:
+            continue
         code = file.code_for(func)
         if "redirect" not in code or VALIDATION.search(code):
             continue
         taint = tainted_names(func, req, REDIRECT_SOURCES)
-        calls = []
-
-        class V(cst.CSTVisitor):
-            def visit_FunctionDef(self, node):
-                return node is func
-
-            def visit_Call(self, node):
-                name = call_name(facts, node.func)
-                if (name in REDIRECTS or name == "redirect") and node.args and node.args[0].keyword is None:
-                    calls.append(node)
-
-        func.visit(V())
         fallbacks = [c.args[0].value for c in calls if not taint.expr(c.args[0].value) and _portable(c.args[0].value)]
         for call in calls:
             arg = call.args[0].value

@@ -11,10 +11,10 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, Safety, Severity
-from hardener.project import dotted_name, is_test_path, string_value
+from hardener.project import dotted_name, is_test_path, may_hold_facts, string_value
 from hardener.rules import Example, Rule, register
 
-from ._flaskapi import call_name, facts_or_imports, views_in
+from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, callee_name, enclosing, formatted, functions_in,
                     parent_map, request_names, rewrite, string_literal, tainted_names)
 
@@ -30,21 +30,50 @@ ESCAPING_REASON = ("values that do not come from the request are now HTML-escape
                    "purpose must be wrapped in Markup() by its producer")
 
 
+class _Taint:
+    """``id(function) -> Tainted`` for a module's functions, each worked out
+    the first time a rule asks (most rules ask about a few functions)."""
+
+    def __init__(self, module: cst.Module, req, views: set[int]):
+        self.functions = {id(f): f for f in functions_in(module)}
+        self.req, self.views = req, views
+        self.done: dict[int, object] = {}
+
+    def get(self, key: int):
+        if key not in self.done:
+            func = self.functions.get(key)
+            t = None
+            if func is not None:
+                t = tainted_names(func, self.req, REQUEST_SOURCES)
+                if key in self.views:
+                    t.params = {p.name.value for p in func.params.params}
+            self.done[key] = t
+        return self.done[key]
+
+
+class _Parents:
+    """The module's parent map, built on first use."""
+
+    def __init__(self, module: cst.Module):
+        self.module = module
+        self.map: dict[int, cst.CSTNode] | None = None
+
+    def get(self, key: int):
+        if self.map is None:
+            self.map = parent_map(self.module)
+        return self.map.get(key)
+
+
 def _scope_info(project, file):
-    """(facts, request names, {function: Tainted}) for a module, cached per scan."""
+    """(facts, request names, {function: Tainted}, parents, view ids) for a
+    module, cached per scan."""
     cache = project.__dict__.setdefault("_xss_scope_cache", {})
     key = file.path
     if key not in cache or cache[key][0] is not file:
         facts = facts_or_imports(project, file)
         req = request_names(facts)
         views = {id(v.func) for v in views_in(project, file)}
-        taint = {}
-        for func in functions_in(file.module):
-            t = tainted_names(func, req, REQUEST_SOURCES)
-            if id(func) in views:
-                t.params = {p.name.value for p in func.params.params}
-            taint[id(func)] = t
-        cache[key] = (file, facts, req, taint, parent_map(file.module), views)
+        cache[key] = (file, facts, req, _Taint(file.module, req, views), _Parents(file.module), views)
     return cache[key][1:]
 
 
@@ -739,6 +768,7 @@ class JinjaAutoescapeDisabled(Rule):
 
 # --------------------------------------------------------------------------- H315
 
+LESS_THAN = (b"<", b"\\x3c", b"\\x3C", b"\\u003c", b"\\u003C", b"\\U0000003", b"\\74", b"\\N{")
 HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*[\s>/]")
 RESPONSE_CALLS = {"make_response", "Response", "flask.make_response", "flask.Response"}
 
@@ -787,7 +817,12 @@ class HtmlBuiltInView(Rule):
     severity = Severity.MEDIUM
     confidence = Confidence.MEDIUM
     cwe = 79
-    triggers = (b"<",)
+
+    @classmethod
+    def wants(cls, data: bytes) -> bool:
+        # views_in() needs the module's facts and a route decorator; the HTML
+        # needs a "<" in some literal, written as itself or as an escape
+        return any(t in data for t in LESS_THAN) and may_hold_facts(data) and ROUTE_DECORATOR.search(data) is not None
 
     VALID = [
         "from flask import Flask\nfrom markupsafe import escape\napp = Flask(__name__)\n@app.get('/h')\ndef h():\n"

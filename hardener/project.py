@@ -358,7 +358,7 @@ class Project:
             file = self.python[path]
             facts = None
             # Only modules that can hold Flask facts are parsed here.
-            if _may_hold_facts(file.data):
+            if may_hold_facts(file.data):
                 try:
                     module = file.module
                 except ParseError:
@@ -375,7 +375,11 @@ class Project:
 
     @cached_property
     def facts(self) -> dict[str, ModuleFacts]:
-        out = {path: f for path in self.python if (f := self.facts_of(path)) is not None}
+        """The model: the facts of every module outside the tests. What tests
+        create, configure or load says nothing about production (every rule
+        left such facts out by hand), and leaving them out spares parsing the
+        test modules no rule checks."""
+        out = {path: f for path in self.python if not is_test_path(path) and (f := self.facts_of(path)) is not None}
         self._link(out)
         return out
 
@@ -553,6 +557,10 @@ class Project:
         return dirs
 
     def facts_for(self, path: str) -> ModuleFacts | None:
+        """A module's facts; a test module's own (rules checking it qualify
+        names with them), though they are not part of the model."""
+        if is_test_path(path):
+            return self.facts_of(path) if path in self.python else None
         return self.facts.get(path)
 
 
@@ -561,7 +569,9 @@ def _looks_like_config(cls: ConfigClass) -> bool:
                                    or any("config" in b.lower() for b in cls.bases))
 
 
-def _may_hold_facts(data: bytes) -> bool:
+def may_hold_facts(data: bytes) -> bool:
+    """Whether a module's bytes can give facts; the model parses no other module
+    (a rule that needs facts can use this as a prefilter)."""
     return (
         b"flask" in data or b"Flask" in data or b"config" in data or b"Config" in data
         or b"SECRET" in data or b"DEBUG" in data

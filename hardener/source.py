@@ -10,7 +10,7 @@ import libcst as cst
 from libcst._nodes.base import CSTNode
 from libcst._position import CodePosition
 from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 from hardener import cstcodegen, cstwalk
 
@@ -167,8 +167,9 @@ class PythonFile:
     def position(self, node: cst.CSTNode) -> CodeRange:
         if "positions" in self.__dict__:
             return self.positions[node]
-        packed = self._packed_positions
-        value = packed.get(node)
+        value = self._statement_position(node) if "_packed_positions" not in self.__dict__ else None
+        if value is None:
+            value = self._packed_positions.get(node)
         if value is None:
             if type(node) in TRIVIA:  # never kept in the compact map: use libcst's full one
                 return self.positions[node]
@@ -176,6 +177,52 @@ class PythonFile:
         return CodeRange(
             CodePosition(value >> 96, (value >> 64) & _MASK), CodePosition((value >> 32) & _MASK, value & _MASK)
         )
+
+    def _statement_position(self, node: cst.CSTNode) -> int | None:
+        """The packed range of ``node`` from the code generation of only the
+        top-level statement that holds it (rules report at a few nodes in a
+        few statements; generating the whole module costs ten times more).
+
+        The statement's code is found in the file's text to know its first
+        line; when it is not there exactly once (the same statement twice, the
+        last line without a newline) the answer is None and the caller falls
+        back to the whole module's map. Columns need no shift: a top-level
+        statement starts a line."""
+        partial = self.__dict__.get("_partial_positions")
+        if partial is None:
+            partial = self.__dict__["_partial_positions"] = {}
+        value = partial.get(node)
+        if value is not None:
+            return value
+        module = self.module
+        parents = cstwalk.parent_map(module, TRIVIA)
+        top = node
+        while True:
+            parent = parents.get(id(top))
+            if parent is None:
+                if node is module or type(node) in TRIVIA:
+                    return None  # asked of the whole map
+                raise KeyError(node)  # a node of another tree
+            if parent is module:
+                break
+            top = parent
+        if top in partial:
+            return None  # generated already: the node has no range of its own
+        provider = _Collector()
+        state = _PositionState(default_indent=module.default_indent, default_newline=module.default_newline,
+                               provider=provider)
+        top._codegen(state)
+        code = "".join(state.tokens)
+        text = self.text
+        at = text.find(code)
+        if at < 0 or text.find(code, at + 1) >= 0:
+            return None
+        shift = len(NEWLINE_RE.findall(text, 0, at))
+        shift = (shift << 96) | (shift << 32)
+        for n, r in provider._computed.items():
+            if type(n) not in TRIVIA:
+                partial[n] = ((r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column) + shift
+        return partial.get(node)
 
     @cached_property
     def _packed_positions(self) -> dict[cst.CSTNode, int]:

@@ -510,3 +510,22 @@ def test_new_names_avoid_what_the_module_binds_but_not_module_paths(tmp_path):
     code = apply(root, "H201", "H211")["app.py"]
     assert "\ncsrf = CSRFProtect(app)\n" in code  # `flask_wtf.csrf` binds no name `csrf`
     assert "\ntalisman2 = Talisman(\n" in code and "talisman = 'a name already taken'" in code
+
+
+def test_test_modules_are_not_part_of_the_project_model(tmp_path):
+    # what a test switches off or loads says nothing about production, and a
+    # test module no rule checks is not even parsed
+    write_tree(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY'] = 'x' * 3\n",
+        "tests/test_app.py": "from app import app\napp.config['WTF_CSRF_ENABLED'] = False\n"
+                             "app.config.from_object('tests.settings.TestConfig')\n",
+        "tests/conftest.py": "import config\nconfig = config\n",
+    })
+    result = scan(tmp_path, Config(select=["H2", "H1"], cache=False))
+    project = result.project
+    assert sorted(project.facts) == ["app.py"]
+    assert [s.key for s in project.config_settings(loaded_only=False)] == ["SECRET_KEY"]
+    assert not project.python["tests/conftest.py"].parsed
+    # a rule checking a test module still gets its facts (imports qualify names)
+    facts = project.facts_for("tests/test_app.py")
+    assert facts is not None and facts.imports["app"] == "app.app"

@@ -32,6 +32,35 @@ def test_same_ranges_as_libcst_for_every_node():
     assert checked > 5000
 
 
+def _packed(r) -> int:
+    return (r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column
+
+
+def test_one_statements_code_generation_gives_the_same_ranges():
+    odd = [
+        PythonFile("dup.py", b"# header\n\npass\nx = 1\npass\n\n\n# lead\n@d  # c\ndef f():\n    pass\n"),
+        PythonFile("no_newline.py", b"import os\ny = os.sep"),
+        PythonFile("cr.py", b"a = 1\rb = (2,\r     3)\r"),
+        PythonFile("semi.py", b"a = 1; b = 2\nif a:\n    b = 3  # x\n    # trailing\nc = [\n  1,\n]\n"),
+    ]
+    answered = checked = 0
+    for file in [*_files(), *odd]:
+        full = MetadataWrapper(file.module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node, expected in full.items():
+            if type(node) in TRIVIA or node is file.module:
+                continue
+            checked += 1
+            value = file._statement_position(node)
+            if value is not None:
+                assert value == _packed(expected), (file.path, type(node).__name__)
+                answered += 1
+    assert answered > 0.9 * checked
+    # the repeated `pass` and the last line without a newline are left to the whole map
+    dup = odd[0]
+    assert dup._statement_position(dup.module.body[0]) is None
+    assert odd[1]._statement_position(odd[1].module.body[1]) is None
+
+
 def test_whitespace_and_punctuation_fall_back_to_libcsts_map():
     file = PythonFile("a.py", b"x = f(a, b)\n")
     call = file.module.body[0].body[0].value

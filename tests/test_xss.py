@@ -115,3 +115,26 @@ def test_safe_filter_on_a_variable_a_view_fills_from_the_request(tmp_path):
     term, count = sorted(findings(root, "H313"), key=lambda f: f.line)
     assert "request data passed by search()" in term.message and str(term.confidence) == "high"
     assert str(count.confidence) == "medium"
+
+
+@pytest.mark.parametrize("view", [
+    "@app.get('/hi')\ndef hi():\n    return f\"<h1>Hi {request.args['name']}</h1>\"\n",
+    "@ app . get ('/hi')\ndef hi():\n    return f\"<h1>Hi {request.args['name']}</h1>\"\n",
+    "@(app).route('/hi')\ndef hi():\n    return f\"\\x3ch1>Hi {request.args['name']}</h1>\"\n",
+    "@app.route('/hi')\ndef hi():\n    return f\"\\N{LESS-THAN SIGN}b>{request.args['name']}\\74/b>\"\n",
+])
+def test_html_in_view_prefilter_lets_every_view_shape_through(tmp_path, view):
+    # H315 parses only modules with a route decorator and a "<" written some way
+    from hardener_codemods.xss import HtmlBuiltInView
+
+    source = "from flask import Flask, request\napp = Flask(__name__)\n" + view
+    assert HtmlBuiltInView.wants(source.encode())
+    (tmp_path / "app.py").write_text(source)
+    assert len(findings(tmp_path, "H315")) == 1
+
+
+def test_html_in_view_prefilter_skips_modules_without_views():
+    from hardener_codemods.xss import HtmlBuiltInView
+
+    assert not HtmlBuiltInView.wants(b"import flask\nif a < b:\n    x = d.get(1)\n")
+    assert not HtmlBuiltInView.wants(b"@app.route('/')\ndef f():\n    return '<b>x</b>'\n")  # nothing Flask
