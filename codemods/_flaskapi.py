@@ -15,8 +15,10 @@ import libcst as cst
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, literal_value, module_name_for, string_value
 
 # `@<dotted name>.route(` (or .get/.post/...) in the bytes: a necessary condition
-# of a view (the name may be spread over lines or wrapped in parentheses)
-ROUTE_DECORATOR = re.compile(rb"@[\s(\\]*[A-Za-z_][\w\s.()\\]*?\.[\s\\]*(?:route|get|post|put|patch|delete)[\s\\]*\(")
+# of a view (the name may be spread over lines, wrapped in parentheses, commented)
+ROUTE_DECORATOR = re.compile(
+    rb"@[\s(\\]*[A-Za-z_](?:[\w\s.()\\]|#[^\n]*\n)*?\.(?:[\s\\]|#[^\n]*\n)*(?:route|get|post|put|patch|delete)"
+    rb"(?:[\s\\)]|#[^\n]*\n)*\(")
 ROUTE_METHODS = {"route": None, "get": "GET", "post": "POST", "put": "PUT", "patch": "PATCH", "delete": "DELETE"}
 
 
@@ -174,16 +176,22 @@ class _Views(cst.CSTVisitor):
 
 
 def views_in(project, file) -> list[View]:
-    """Functions decorated with ``@<app or blueprint>.route(...)`` (and .get/.post/...)."""
+    """Functions decorated with ``@<app or blueprint>.route(...)`` (and .get/.post/...).
+    Worked out once per module and scan: most rules ask."""
+    cache = project.__dict__.setdefault("_views_in", {})
+    hit = cache.get(file.path)
+    if hit is not None and hit[0] is file:
+        return list(hit[1])
+    views: list[View] = []
     facts = project.facts_for(file.path)
-    if facts is None or is_test_path(file.path) or not ROUTE_DECORATOR.search(file.data):
-        return []
-    owners = route_owners(project, facts)
-    if not owners:
-        return []
-    visitor = _Views(file, owners)
-    file.module.visit(visitor)
-    return visitor.views
+    if facts is not None and not is_test_path(file.path) and ROUTE_DECORATOR.search(file.data):
+        owners = route_owners(project, facts)
+        if owners:
+            visitor = _Views(file, owners)
+            file.module.visit(visitor)
+            views = visitor.views
+    cache[file.path] = (file, views)
+    return list(views)
 
 
 def all_views(project) -> Iterator[View]:

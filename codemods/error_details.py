@@ -190,8 +190,10 @@ class ExceptionDetailsInResponse(Rule):
                             and call.func.attr.value in ("errorhandler", "app_errorhandler") and call.args:
                         handlers.append((node, call.args[0].value))
 
-        file.module.visit(Collect())
-        for call in calls_in(file.module):
+        data = file.data
+        if b"errorhandler" in data or b"register_error_handler" in data:
+            file.module.visit(Collect())
+        for call in calls_in(file.module) if b"register_error_handler" in data else ():
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "register_error_handler" \
                     and len(call.args) >= 2:
                 target = functions.get(dotted_name(call.args[1].value) or "")
@@ -207,6 +209,8 @@ class ExceptionDetailsInResponse(Rule):
                 reported.add(id(func))
                 yield self.finding(file, node, f"The error handler `{func.name.value}` sends the exception's details "
                                                f"to the client: {GUIDANCE}")
+        if b"except" not in data:
+            return
         views = {id(v.func) for v in views_in(project, file)}
         for handler, function in _except_handlers(file.module):
             if not _is_broad(handler.type):

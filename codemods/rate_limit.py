@@ -31,6 +31,7 @@ AUTH_PATH = re.compile(
 AUTH_CALLS = {"check_password_hash", "check_password", "verify_password", "checkpw", "create_access_token",
               "create_refresh_token", "login_user", "authenticate"}
 LIMITED = re.compile(r"(\.limit|\.shared_limit|\.exempt|ratelimit|rate_limit|throttle)$", re.I)
+LIMITED_BYTES = re.compile(rb"(?i)(?:limit|exempt|throttle)(?:[\s\\)]|#[^\n]*\n)*\(")  # such a name called: a necessary condition
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -100,7 +101,7 @@ def _limited_blueprints(project) -> set[str]:
     """Qualified names of blueprints given a limit as a whole: ``limiter.limit("...")(bp)``."""
     out = set()
     for path, facts in project.facts.items():
-        if b"limit" not in facts.file.data:
+        if not LIMITED_BYTES.search(facts.file.data):
             continue
         for call in calls_in(facts.file.module):
             if isinstance(call.func, cst.Call) and LIMITED.search(dotted_name(call.func.func) or "") and call.args:
