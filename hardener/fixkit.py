@@ -12,13 +12,12 @@ import re
 from typing import Callable
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
 from hardener import cstwalk
 from hardener.discovery import GitIgnore
 from hardener.models import ChangeSet, FileChange, FixError
-from hardener.source import TRIVIA, parse_unvalidated
+from hardener.project import dotted_name
+from hardener.source import TRIVIA, ParseError, parse_unvalidated
 
 
 class StaleFixError(FixError):
@@ -57,6 +56,7 @@ class ChangeBuilder:
         self._order: list[str] = []
         self._modes: dict[str, int] = {}
         self._secrets: dict[str, set[str]] = {}
+        self._trees: dict[str, tuple[bytes, cst.Module]] = {}  # path -> (bytes, the tree they were generated from)
         self.changeset = ChangeSet()
 
     # -- generic
@@ -87,13 +87,25 @@ class ChangeBuilder:
                 raise StaleFixError(f"{path} changed since it was scanned")
             module = file.module
         else:
-            try:
-                module = parse_unvalidated(data)
-            except cst.ParserSyntaxError as exc:
-                raise FixError(f"{path} does not parse") from exc
+            # no need to parse what is already a tree: the tree an earlier edit
+            # of this fix made, or the scanned one while the file is unchanged
+            kept = self._trees.get(path)
+            scanned = self.project.python.get(path)
+            if kept is not None and kept[0] == data:
+                module = kept[1]
+            else:
+                try:
+                    if scanned is not None and scanned.data == data:
+                        module = scanned.module
+                    else:
+                        module = parse_unvalidated(data)
+                except (cst.ParserSyntaxError, ParseError) as exc:
+                    raise FixError(f"{path} does not parse") from exc
         new = transform(module)
-        if new.bytes != data:
-            self.set(path, new.bytes)
+        code = new.bytes
+        if code != data:
+            self.set(path, code)
+            self._trees[path] = (code, new)
 
     def mark_secret(self, path: str, value: str) -> None:
         """Mask ``value`` wherever the change to ``path`` is shown."""
@@ -193,30 +205,92 @@ def quote_env(value: str) -> str:
 
 
 def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Module:
-    """Add ``import mod`` (name None) or ``from mod import name`` where missing."""
-    context = CodemodContext()
+    """Add ``import mod`` (name None) or ``from mod import name`` where missing.
+
+    The same code as libcst's AddImportsVisitor (``tests/test_fixkit.py``
+    compares them), without its cost: building that visitor and the one it
+    gathers imports with inspects every method of both, more time than the
+    rest of a typical fix. Like it, only the top of the module is read: the
+    imports right after a docstring or ``__strict__`` flag. A name is missing
+    unless an unaliased ``import mod`` / ``from mod import name`` (or ``*``)
+    is there; missing names go into the first such ``from mod import`` line,
+    else new lines follow the import block, ``import`` lines first, sorted,
+    and a blank line separates the block from what comes after."""
     for mod, name in imports:
-        AddImportsVisitor.add_needed_import(context, mod, name)
-    # AddImportsVisitor reads and changes only the top of the module: a
-    # docstring (or __strict__), the import block right after it and the first
-    # statement after that (it gets a blank line above). It runs on just those;
-    # the rest of the body is kept as it is, not rebuilt node by node.
+        if mod == "__future__" and name is None:
+            raise ValueError("Cannot import __future__ directly!")
     body = list(module.body)
     start = 1 if body and _skipped_first(body[0]) else 0
     end = start
     while end < len(body) and _is_single_import(body[end]):
         end += 1
-    if end == len(body):
-        return AddImportsVisitor(context).transform_module(module)
-    # the first statement after the imports (a whole class, say) stands in as
-    # `pass` with its leading lines: those are all the visitor may change
-    first = body[end]
-    stand_in = cst.SimpleStatementLine(body=[cst.Pass()], leading_lines=first.leading_lines)
-    new_head = AddImportsVisitor(context).transform_module(module.with_changes(body=[*body[:end], stand_in]))
-    *added, new_stand_in = new_head.body
-    if new_stand_in.leading_lines is not first.leading_lines:
-        first = first.with_changes(leading_lines=new_stand_in.leading_lines)
-    return module.with_changes(body=[*added, first, *body[end + 1:]])
+    have_modules: set[str] = set()
+    have_objects: dict[str, set[str]] = {}
+    for stmt in body[start:end]:
+        imp = stmt.body[0]
+        if isinstance(imp, cst.Import):
+            have_modules.update(alias.evaluated_name for alias in imp.names if alias.asname is None)
+            continue
+        mod = _absolute_module(imp)
+        if mod is None:
+            continue
+        if isinstance(imp.names, cst.ImportStar):
+            have_objects[mod] = {"*"}
+            continue
+        names = {alias.evaluated_name for alias in imp.names if alias.asname is None}
+        if names and "*" not in have_objects.setdefault(mod, set()):
+            have_objects[mod].update(names)
+    module_imports = {mod for mod, name in imports if name is None} - have_modules
+    wanted: dict[str, set[str]] = {}
+    for mod, name in imports:
+        if name is not None:
+            wanted.setdefault(mod, set()).add(name)
+    mapping = {mod: wanted[mod] for mod in sorted(wanted)}
+    for mod, names in have_objects.items():
+        if mod in mapping:
+            left = set() if "*" in names else mapping[mod] - names
+            if left:
+                mapping[mod] = left
+            else:
+                del mapping[mod]
+    # names that go into an existing `from mod import ...` at the top
+    for i in range(start, end):
+        imp = body[i].body[0]
+        if not isinstance(imp, cst.ImportFrom) or isinstance(imp.names, cst.ImportStar):
+            continue
+        mod = _absolute_module(imp)
+        if mod is None or mod not in mapping:
+            continue
+        added = [cst.ImportAlias(name=cst.Name(name)) for name in sorted(mapping.pop(mod))]
+        body[i] = body[i].with_changes(body=[imp.with_changes(names=[*added, *imp.names])])
+    if not module_imports and not mapping:
+        return module.with_changes(body=body) if body != list(module.body) else module
+    config = module.config_for_parsing
+    after = body[end:]
+    if after:
+        first = after[0]
+        if not first.leading_lines:
+            after[0] = first.with_changes(leading_lines=(cst.EmptyLine(),))
+        elif first.leading_lines[0].comment is not None:
+            after[0] = first.with_changes(leading_lines=(cst.EmptyLine(), *first.leading_lines))
+    lines = {mod: ", ".join(sorted(names)) for mod, names in mapping.items()}
+    return module.with_changes(body=[
+        *body[:start],
+        *[cst.parse_statement(f"from {mod} import {names}", config=config) for mod, names in lines.items()
+          if mod == "__future__"],
+        *body[start:end],
+        *[cst.parse_statement(f"import {mod}", config=config) for mod in sorted(module_imports)],
+        *[cst.parse_statement(f"from {mod} import {names}", config=config) for mod, names in lines.items()
+          if mod != "__future__"],
+        *after,
+    ])
+
+
+def _absolute_module(node: cst.ImportFrom) -> str | None:
+    """The module of an absolute ``from ... import`` (None for a relative one)."""
+    if node.relative or node.module is None:
+        return None
+    return dotted_name(node.module)
 
 
 def _is_single_import(stmt: cst.CSTNode) -> bool:

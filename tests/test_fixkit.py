@@ -19,12 +19,17 @@ IMPORTS = [
     [("werkzeug.utils", "secure_filename"), ("os", None)],
     [("__future__", "annotations")],
     [("sys", None), ("os.path", "join")],
+    [("flask", "g"), ("flask", "abort"), ("os", None), ("os.path", None)],
 ]
 SNIPPETS = [
     "", "# only a comment\n", '"""doc"""\n', '"""doc"""\nimport os\n', "__strict__ = True\nimport x\nfoo()\n",
     '"a" "b"\nimport os\n', "import os; import sys\nx = 1\n", "from flask import Flask\n# c\nx = 1\n",
     "from flask import *\nx = 1\n", "from flask import Flask, request as rq\n\n\ndef f():\n    import os\n",
     "x = 1\nimport os\n", "from __future__ import annotations\nimport sys\n",
+    "from . import x\nfrom flask import Flask\n", "from flask import (\n    Flask,\n    g,\n)\nx = 1\n",
+    "from flask import request as r\nfrom flask import g\nfrom flask import abort\n",
+    "import os as o\nimport sys\n# comment\n\nx = 1\n", "from os import path\nfrom os import sep\n",
+    "\n\n# lead\nimport sys\n", "from .flask import g\nimport os.path\n\n\nclass K:\n    pass\n",
 ]
 
 
