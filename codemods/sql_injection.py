@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyword
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import libcst as cst
 
@@ -234,7 +235,6 @@ class Finder:
         self.file = file
         self.facts = facts
         self.module = file.module
-        self.parents = parent_map(self.module)
         self.consts: dict[str, cst.Assign] = {}
         for stmt in self.module.body:
             if isinstance(stmt, cst.SimpleStatementLine):
@@ -242,6 +242,11 @@ class Finder:
                     if isinstance(small, cst.Assign) and len(small.targets) == 1 \
                             and isinstance(small.targets[0].target, cst.Name) and string_value(small.value) is not None:
                         self.consts[small.targets[0].target.value] = small
+
+    @cached_property
+    def parents(self) -> dict[int, cst.CSTNode]:
+        """The module's parent map (built on first use: a module without SQL built in variables needs none)."""
+        return parent_map(self.module)
 
     def qualify(self, node) -> str:
         return self.facts.qualify(node) or "" if self.facts is not None else dotted_name(node) or ""

@@ -87,9 +87,12 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
     # `name = X.filename`, the owners X)
     derived: dict[str, tuple[cst.CSTNode, list[cst.Attribute], str | None, set[str]]] = {}
     saves: list[tuple[cst.Call, str]] = []
-    parents = parent_map(func)
+    parents: dict | None = None  # built when first needed: most functions handle no upload
 
     def statement_of(node):
+        nonlocal parents
+        if parents is None:
+            parents = parent_map(func)
         return enclosing(node, parents, (cst.SimpleStatementLine,))
 
     class V(cst.CSTVisitor):

@@ -635,17 +635,25 @@ def _request_fed_variables(project, template_path: str) -> dict[str, str]:
             except Exception:
                 continue
             facts, req, taint, parents, views = _scope_info(project, file)
-            found = []
+            found = []  # (call, the innermost function around it)
 
             class V(cst.CSTVisitor):
+                def __init__(self):
+                    self.functions: list[cst.FunctionDef] = []
+
+                def visit_FunctionDef(self, node):
+                    self.functions.append(node)
+
+                def leave_FunctionDef(self, node):
+                    self.functions.pop()
+
                 def visit_Call(self, node):
                     if callee_name(node) == "render_template" and node.args and node.args[0].keyword is None:
-                        found.append(node)
+                        found.append((node, self.functions[-1] if self.functions else None))
 
             module.visit(V())
-            for call in found:
+            for call, func in found:
                 name = string_value(call.args[0].value)
-                func = enclosing(call, parents, (cst.FunctionDef,))
                 t = taint.get(id(func)) if func is not None else None
                 if name is None or t is None:
                     continue
