@@ -115,11 +115,17 @@ def _sites(file, facts) -> list[RedirectSite]:
     return out
 
 
-def _existing_helper(project) -> str | None:
-    """The path of a module that defines the helper at top level."""
+def _existing_helper(project, for_path: str) -> str | None:
+    """The path of a module that defines the helper at top level and that
+    ``for_path`` can import: in the same top package (another package of a
+    monorepo may not be installed next to it), or, outside packages, in the
+    same folder."""
+    top = _top_package(project, for_path)
     for path in sorted(project.python):
         file = project.python[path]
         if HELPER.encode() not in file.data or is_test_path(path):
+            continue
+        if _top_package(project, path) != top or (top is None and posixpath.dirname(path) != posixpath.dirname(for_path)):
             continue
         try:
             body = file.module.body
@@ -294,7 +300,7 @@ class OpenRedirect(Rule):
                 cst.Arg(site.target, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(default)])
             builder = ChangeBuilder(project)
             builder.edit_python(file.path, lambda m: rewrite(m, replace={site.replace_node: new_arg}), file=file)
-            existing = _existing_helper(project)
+            existing = _existing_helper(project, file.path)
             if existing == file.path:
                 pass
             elif existing is not None:

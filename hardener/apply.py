@@ -8,6 +8,7 @@ the bytes it was computed from, journals the originals and writes atomically.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
@@ -22,7 +23,7 @@ import libcst as cst
 
 from hardener.config import Config
 from hardener.fixkit import StaleFixError
-from hardener.models import ChangeSet, Finding, Fix, FixError, Safety
+from hardener.models import ChangeSet, FileChange, Finding, Fix, FixError, Safety
 from hardener.scanner import ScanResult, Scanner
 from hardener.workspace import Workspace
 
@@ -121,17 +122,38 @@ def apply_fixes(
     Each round scans the (in-memory) project, applies the fixes whose files do
     not overlap, and goes again until nothing new applies. A fix that fails or
     does not make its finding go away is tried once only.
+
+    Without a reviewer (``--apply-all``) a round also composes fixes that
+    touch the same files (every round is a whole scan, and a module with three
+    findings would otherwise take three): all change sets of the round are
+    computed on the content it scanned, and one that meets a file an earlier
+    fix of the round changed is applied on top of it when their changed lines
+    are at least one unchanged line apart (``merge_lines``); files that are
+    not code (``.env``, requirements) are edited again from their new content.
+    Anything closer waits for the next round. A reviewer sees and accepts
+    exactly the change that is applied, so with ``accept`` fixes of one file
+    go one per round.
     """
     ws = workspace or Workspace(Path(root))
     report = ApplyReport()
     attempted: set[tuple[str, str, str]] = set()
+    compose = accept is None
     result = Scanner(root, config, ws).run()
     for _ in range(max_rounds):
         touched: set[str] = set()
         progressed = False
+        if compose:  # every change set from the content this round scanned
+            for finding in result.findings:
+                if finding.fix is not None and finding_key(finding) not in attempted \
+                        and (finding.fix.safety is not Safety.REVIEW or unsafe):
+                    try:
+                        finding.fix.changeset()
+                    except Exception:
+                        pass  # met again below, where it is reported
+        sources = set(result.project.python) | set(result.project.templates) if compose else set()
         for finding in result.findings:
             fix = finding.fix
-            if fix is None or finding_key(finding) in attempted or finding.path in touched:
+            if fix is None or finding_key(finding) in attempted or (finding.path in touched and not compose):
                 continue
             if fix.safety is Safety.REVIEW and not unsafe:
                 continue
@@ -147,8 +169,13 @@ def apply_fixes(
                 attempted.add(finding_key(finding))
                 report.failed.append((finding, f"internal error in {finding.code}: {exc!r}"))
                 continue
-            if touched & set(cs.paths):
-                continue  # recompute on the next round, on the new content
+            if finding.path in touched and finding.path not in cs.paths:
+                continue  # what the finding was seen in has changed: scan it again first
+            composed = bool(touched & set(cs.paths))
+            if composed:
+                cs = _compose(ws, fix, cs, touched, sources) if compose else None
+                if cs is None:
+                    continue  # recompute on the next round, on the new content
             attempted.add(finding_key(finding))
             if accept is not None:
                 answer = accept(finding)
@@ -166,6 +193,9 @@ def apply_fixes(
             try:
                 stage(ws, cs)
             except (FixError, StaleFileError) as exc:
+                if composed:  # together with this round's other fixes it does not hold: alone next round
+                    attempted.discard(finding_key(finding))
+                    continue
                 report.failed.append((finding, str(exc)))
                 continue
             touched |= set(cs.paths)
@@ -180,6 +210,59 @@ def apply_fixes(
     report.remaining = result.findings
     report.errors = result.errors
     return report, ws, result
+
+
+def _compose(ws: Workspace, fix: Fix, cs: ChangeSet, touched: set[str], sources: set[str]) -> ChangeSet | None:
+    """``cs`` (computed on the round's content) made to apply on top of the
+    fixes staged this round, or None when it cannot be without a new scan."""
+    overlap = touched & set(cs.paths)
+    if not overlap & sources:
+        # only files no rule reads as code: compute the fix again, its edits of
+        # those files then start from their new content
+        try:
+            cs = fix.compute()
+        except Exception:
+            return None
+        if touched & set(cs.paths) & sources or any(ws.read(c.path) != c.old for c in cs.changes):
+            return None
+        return cs
+    changes = []
+    for change in cs.changes:
+        current = ws.read(change.path)
+        if change.path in overlap:
+            if change.old is None or current is None:
+                return None
+            merged = merge_lines(change.old, current, change.new)
+            if merged is None:
+                return None
+            change = FileChange(change.path, current, merged, change.mode, change.secret_values)
+        changes.append(change)
+    return ChangeSet(changes, list(cs.dependencies), list(cs.notes), list(cs.followups))
+
+
+def _line_edits(base: list[bytes], new: list[bytes]) -> list[tuple[int, int, list[bytes]]]:
+    matcher = difflib.SequenceMatcher(None, base, new, autojunk=False)
+    return [(i1, i2, new[j1:j2]) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"]
+
+
+def merge_lines(base: bytes, ours: bytes, theirs: bytes) -> bytes | None:
+    """``theirs``' changes to ``base`` applied to ``ours`` (another change of
+    ``base``); None unless every changed range of one is at least one
+    unchanged line away from every changed range of the other."""
+    lines = base.splitlines(keepends=True)
+    mine = _line_edits(lines, ours.splitlines(keepends=True))
+    other = _line_edits(lines, theirs.splitlines(keepends=True))
+    for start, end, _ in other:
+        if any(start <= e and s <= end for s, e, _ in mine):
+            return None
+    out: list[bytes] = []
+    at = 0
+    for start, end, new in sorted(mine + other, key=lambda edit: (edit[0], edit[1])):
+        out += lines[at:start]
+        out += new
+        at = end
+    out += lines[at:]
+    return b"".join(out)
 
 
 # --------------------------------------------------------------------------- writing

@@ -80,6 +80,23 @@ def test_two_blueprints_share_one_helper_module(tmp_path):
         assert "from app.safe_redirect import safe_redirect_target" in texts[path]
 
 
+def test_a_helper_in_another_package_is_not_imported(tmp_path):
+    # two services of a monorepo: one may be deployed without the other
+    bp = ("from flask import Blueprint, redirect, request\nbp = Blueprint('{n}', __name__)\n"
+          "@bp.get('/{n}')\ndef view():\n    return redirect(request.args['next'])\n")
+    root = project(tmp_path, {
+        "one/__init__.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "one/safe_redirect.py": "from urllib.parse import urlsplit\n\n\n" + helper_source(),
+        "one/views.py": bp.format(n="a"),
+        "two/__init__.py": "",
+        "two/views.py": bp.format(n="b"),
+    })
+    texts, left = fix(root, "H411")
+    assert "from one.safe_redirect import safe_redirect_target" in texts["one/views.py"]
+    assert "from two.safe_redirect import safe_redirect_target" in texts["two/views.py"]
+    assert "two/safe_redirect.py" in texts and left == []
+
+
 def test_redirect_of_session_or_constant_is_fine(tmp_path):
     root = project(tmp_path, RED + "@app.get('/a')\ndef a():\n    page = request.args.get('page', '1')\n"
                                    "    return redirect(url_for('list', page=page))\n")
