@@ -277,7 +277,11 @@ class _FactsVisitor(cst.CSTVisitor):
                 key = target.attr.value.upper()
                 facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "attr", owner, scope, self.statement))
 
-    # -- calls
+
+class _FactsAndCallsVisitor(_FactsVisitor):
+    """Also the facts calls give. Used where the bytes hold what such a call
+    needs (the walk can then skip every expression in the other modules)."""
+
     def visit_Call(self, node: cst.Call) -> None:
         facts = self.facts
         func = node.func
@@ -366,7 +370,11 @@ class Project:
                 if module is not None:
                     facts = ModuleFacts(file)
                     try:
-                        module.visit(_FactsVisitor(facts, module_name_for(path)))
+                        data = file.data
+                        calls = b"load_dotenv" in data or b"config" in data or (
+                            b"run" in data and (b"debug" in data or b"use_reloader" in data))
+                        visitor = _FactsAndCallsVisitor if calls else _FactsVisitor
+                        module.visit(visitor(facts, module_name_for(path)))
                     except RecursionError:
                         file.parse_error = "too deeply nested to analyse"
                         facts = None

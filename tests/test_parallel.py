@@ -16,7 +16,19 @@ from hardener.scanner import scan
 REPO = Path(__file__).resolve().parent.parent
 SECRET = re.compile(r"[A-Za-z0-9_\-]{32,}")  # generated keys differ from run to run
 
-pytestmark = pytest.mark.skipif(not parallel.enabled(), reason="needs os.fork and two CPUs")
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or _cpus() < 2, reason="needs os.fork and two CPUs")
+
+
+@pytest.fixture(autouse=True)
+def two_workers(monkeypatch):
+    monkeypatch.setenv("HARDENER_WORKERS", "2")  # the forked child is off unless asked for
 
 
 def _fix(n: int, compute=None) -> Fix:
@@ -61,10 +73,13 @@ def test_few_fixes_or_workers_off_stay_in_this_process(monkeypatch):
     few = [_fix(n) for n in range(parallel.MIN_FIXES - 1)]
     parallel.compute_changesets(few)
     assert all(f._result is None for f in few)
-    monkeypatch.setenv("HARDENER_WORKERS", "1")
-    many = [_fix(n) for n in range(20)]
-    parallel.compute_changesets(many)
-    assert all(f._result is None for f in many)
+    for value in ("1", "", "two"):
+        monkeypatch.setenv("HARDENER_WORKERS", value)
+        many = [_fix(n) for n in range(20)]
+        parallel.compute_changesets(many)
+        assert all(f._result is None for f in many)
+    monkeypatch.delenv("HARDENER_WORKERS")  # the default
+    assert not parallel.enabled()
 
 
 def _diffs(root: Path, *, workers: bool) -> list[str]:
