@@ -186,6 +186,15 @@ class _Plan:
             builder.followup(problem)
 
 
+def _plan(project) -> _Plan:
+    """The project's plan, worked out once per scan (every app's fixes ask, and
+    it reads every template)."""
+    plan = project.__dict__.get("_security_headers_plan")
+    if plan is None:
+        plan = project.__dict__["_security_headers_plan"] = _Plan(project)
+    return plan
+
+
 def _ensure_env_switch(builder: ChangeBuilder) -> None:
     """Document the production switch in .env.example (never in .env: a .env
     copied to production must not switch HTTPS off)."""
@@ -200,7 +209,7 @@ def _ensure_env_switch(builder: ChangeBuilder) -> None:
 
 
 def talisman_fix(project, app: AppObject) -> Fix:
-    plan = _Plan(project)
+    plan = _plan(project)
 
     def compute():
         builder = ChangeBuilder(project)
@@ -294,7 +303,7 @@ def insert_before_return(module: cst.Module, factory: str, statements: list) -> 
 
 
 def after_request_fix(project, app: AppObject) -> Fix:
-    plan = _Plan(project)
+    plan = _plan(project)
 
     def compute():
         builder = ChangeBuilder(project)
@@ -338,7 +347,7 @@ def after_request_fix(project, app: AppObject) -> Fix:
 
 def extend_hook_fix(project, app: AppObject, hook: cst.FunctionDef, file, missing: list[str]) -> Fix:
     """Partial header sets: add what is missing to the app's own hook."""
-    plan = _Plan(project)
+    plan = _plan(project)
     params = hook.params.params
     if not params:
         return None

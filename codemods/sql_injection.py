@@ -34,6 +34,9 @@ DRIVERS = {
 STYLES = {"qmark": "sqlite3 `?`", "format": "`%s`", "named": "SQLAlchemy text() `:name`", "oracle": "`:name`"}
 RUNNERS = {"execute", "executemany", "executescript", "exec_driver_sql"}
 PANDAS = {"read_sql", "read_sql_query"}
+# one of those called: the name, then (past spaces, line breaks, comments or a
+# closing parenthesis) an opening one
+RUNNER_CALL = re.compile(rb"\b(?:execute(?:many|script)?|exec_driver_sql|read_sql(?:_query)?)(?:[\s\\)]|#[^\n]*\n)*\(")
 SQL_START = re.compile(r"^\s*\(?\s*(select|insert|update|delete|with|replace|upsert|merge|create|drop|alter|pragma|"
                        r"call|exec|truncate|grant|vacuum)\b", re.I)
 # what may precede a value (not an identifier) in SQL
@@ -811,9 +814,10 @@ class SqlBuiltFromStrings(Rule):
 
     @classmethod
     def wants(cls, data: bytes) -> bool:
-        # (instead of `triggers`) a runner or pandas call by name; SQLAlchemy's
-        # text() only where sqlalchemy is imported or named (`sa.text`, `db.text`)
-        return b"execute" in data or b"exec_driver_sql" in data or b"read_sql" in data or (
+        # (instead of `triggers`) a runner or pandas function called by name
+        # (not just named: "execute" is in many docstrings); SQLAlchemy's text()
+        # only where sqlalchemy is imported or named (`sa.text`, `db.text`)
+        return RUNNER_CALL.search(data) is not None or (
             b"text" in data and (b"sqlalchemy" in data or b"sa.text" in data or b"db.text" in data))
 
     VALID = [
