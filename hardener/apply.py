@@ -24,7 +24,8 @@ import libcst as cst
 from hardener.config import Config
 from hardener.fixkit import StaleFixError
 from hardener.models import ChangeSet, FileChange, Finding, Fix, FixError, Safety
-from hardener.scanner import ScanResult, Scanner
+from hardener.scanner import ScanResult, Scanner, remember_tree
+from hardener.source import parse_unvalidated
 from hardener.workspace import Workspace
 
 JOURNAL_DIR = ".hardener/journal"
@@ -84,27 +85,32 @@ def is_read_only(path: Path) -> bool:
         return False
 
 
-def verify_changeset(cs: ChangeSet) -> None:
-    """Python results must parse and compile."""
+def verify_changeset(cs: ChangeSet) -> dict[str, cst.Module]:
+    """Python results must parse (with libcst, as the next scan will) and
+    compile; gives back the trees."""
+    trees = {}
     for change in cs.changes:
         if change.path.endswith(".py"):
             try:
-                module = cst.parse_module(change.new)
-                compile(module.code, change.path, "exec", dont_inherit=True)
+                trees[change.path] = parse_unvalidated(change.new)
+                compile(change.new, change.path, "exec", dont_inherit=True)
             except Exception as exc:
                 raise FixError(f"the fixed {change.path} would not compile: {str(exc).splitlines()[0]}") from None
+    return trees
 
 
-def stage(ws: Workspace, cs: ChangeSet) -> None:
-    """Put a change set into the workspace after checking it is not stale."""
+def stage(ws: Workspace, cs: ChangeSet) -> dict[str, cst.Module]:
+    """Put a change set into the workspace after checking it is not stale;
+    gives back the trees of its Python results."""
     for change in cs.changes:
         if ws.read(change.path) != change.old:
             raise StaleFileError(f"{change.path} changed since the fix was computed")
         if change.old is not None and change.path not in ws.pending and is_read_only(ws.abspath(change.path)):
             raise FixError(f"{change.path} is read-only; the fix was not applied")
-    verify_changeset(cs)
+    trees = verify_changeset(cs)
     for change in cs.changes:
         ws.write(change.path, change.new, change.mode)
+    return trees
 
 
 def apply_fixes(
@@ -142,6 +148,7 @@ def apply_fixes(
     for _ in range(max_rounds):
         touched: set[str] = set()
         progressed = False
+        staged_trees: dict[str, object] = {}  # kept alive until the next scan has reused them
         if compose:  # every change set from the content this round scanned
             for finding in result.findings:
                 if finding.fix is not None and finding_key(finding) not in attempted \
@@ -191,13 +198,15 @@ def apply_fixes(
                         attempted.discard(finding_key(finding))
                         continue
             try:
-                stage(ws, cs)
+                trees = stage(ws, cs)
             except (FixError, StaleFileError) as exc:
                 if composed:  # together with this round's other fixes it does not hold: alone next round
                     attempted.discard(finding_key(finding))
                     continue
                 report.failed.append((finding, str(exc)))
                 continue
+            for path, tree in trees.items():  # the next scan parses none of them again
+                staged_trees[path] = remember_tree(root, path, ws.read(path), tree)
             touched |= set(cs.paths)
             progressed = True
             applied = Applied(finding, cs)

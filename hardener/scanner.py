@@ -57,6 +57,16 @@ def _python_file(root: Path, rel: str, data: bytes) -> PythonFile:
     return new
 
 
+def remember_tree(root, rel: str, data: bytes, module) -> PythonFile:
+    """A tree of ``data`` built elsewhere (the output of a staged fix, parsed to
+    verify it) for the next scan of ``root`` to reuse while the caller holds
+    the returned file."""
+    file = PythonFile(rel, data)
+    file.__dict__["module"] = module
+    _RECENT[(str(Path(root)), rel)] = file
+    return file
+
+
 class Scanner:
     """One scan of one project. ``on_progress(done, total, path)`` and
     ``on_finding(finding)`` let a front end stream results; ``cancel`` stops
