@@ -254,6 +254,7 @@ def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Mod
             else:
                 del mapping[mod]
     # names that go into an existing `from mod import ...` at the top
+    merged = False
     for i in range(start, end):
         imp = body[i].body[0]
         if not isinstance(imp, cst.ImportFrom) or isinstance(imp.names, cst.ImportStar):
@@ -263,8 +264,9 @@ def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Mod
             continue
         added = [cst.ImportAlias(name=cst.Name(name)) for name in sorted(mapping.pop(mod))]
         body[i] = body[i].with_changes(body=[imp.with_changes(names=[*added, *imp.names])])
+        merged = True
     if not module_imports and not mapping:
-        return module.with_changes(body=body) if body != list(module.body) else module
+        return module.with_changes(body=body) if merged else module
     config = module.config_for_parsing
     after = body[end:]
     if after:
