@@ -56,11 +56,17 @@ class ChangeBuilder:
         self._order: list[str] = []
         self._modes: dict[str, int] = {}
         self._secrets: dict[str, set[str]] = {}
-        self._trees: dict[str, tuple[bytes, cst.Module]] = {}  # path -> (bytes, the tree they were generated from)
+        # path -> the tree of its new content, from this fix's last edit of it; its
+        # code is generated when asked for (edits of one file go on from the tree)
+        self._trees: dict[str, cst.Module] = {}
+        self._ungenerated: set[str] = set()
         self.changeset = ChangeSet()
 
     # -- generic
     def current(self, path: str) -> bytes | None:
+        if path in self._ungenerated:
+            self._new[path] = self._trees[path].bytes
+            self._ungenerated.discard(path)
         if path in self._new:
             return self._new[path]
         return self.ws.read(path)
@@ -68,6 +74,8 @@ class ChangeBuilder:
     def set(self, path: str, data: bytes, *, mode: int | None = None, secrets: tuple[str, ...] = ()) -> None:
         if path not in self._order:
             self._order.append(path)
+        self._trees.pop(path, None)
+        self._ungenerated.discard(path)
         self._new[path] = data
         if mode is not None:
             self._modes[path] = mode
@@ -79,33 +87,29 @@ class ChangeBuilder:
         transform matches nodes the rule found: its tree is used as long as the
         file is unchanged, so node identity holds. Such an edit must come first
         among this fix's edits to that file."""
-        data = self.current(path)
-        if data is None:
-            raise FixError(f"{path} does not exist")
-        if file is not None:
-            if data != file.data:
-                raise StaleFixError(f"{path} changed since it was scanned")
-            module = file.module
+        if file is None and path in self._trees:
+            module = self._trees[path]  # this fix edited the file already: go on from that tree
         else:
-            # no need to parse what is already a tree: the tree an earlier edit
-            # of this fix made, or the scanned one while the file is unchanged
-            kept = self._trees.get(path)
-            scanned = self.project.python.get(path)
-            if kept is not None and kept[0] == data:
-                module = kept[1]
+            data = self.current(path)
+            if data is None:
+                raise FixError(f"{path} does not exist")
+            if file is not None:
+                if data != file.data:
+                    raise StaleFixError(f"{path} changed since it was scanned")
+                module = file.module
             else:
-                try:
-                    if scanned is not None and scanned.data == data:
-                        module = scanned.module
-                    else:
-                        module = parse_unvalidated(data)
+                scanned = self.project.python.get(path)
+                try:  # the scanned tree while the file is unchanged
+                    module = scanned.module if scanned is not None and scanned.data == data else parse_unvalidated(data)
                 except (cst.ParserSyntaxError, ParseError) as exc:
                     raise FixError(f"{path} does not parse") from exc
         new = transform(module)
-        code = new.bytes
-        if code != data:
-            self.set(path, code)
-            self._trees[path] = (code, new)
+        if new is module:
+            return
+        if path not in self._order:
+            self._order.append(path)
+        self._trees[path] = new
+        self._ungenerated.add(path)
 
     def mark_secret(self, path: str, value: str) -> None:
         """Mask ``value`` wherever the change to ``path`` is shown."""
@@ -124,7 +128,7 @@ class ChangeBuilder:
         cs.changes = []
         for path in self._order:
             old = self.ws.read(path)
-            new = self._new[path]
+            new = self.current(path)
             if old == new:
                 continue
             cs.changes.append(FileChange(path, old, new, self._modes.get(path) if old is None else None,

@@ -49,24 +49,32 @@ def _skip_validation(self) -> None:
 
 
 _SimpleWhitespace, _Newline = cst.SimpleWhitespace, cst.Newline
-_SHARED: dict[tuple[type, object], cst.CSTNode] = {}
 
 
-def _shared(kind: type, value) -> cst.CSTNode:
-    node = _SHARED.get((kind, value))
-    if node is None:
-        node = kind(value)
-        if len(_SHARED) < 4096:
-            _SHARED[(kind, value)] = node
-    return node
+class _Shared(dict):
+    """value -> the one node of ``kind`` with it (the first 4096 values)."""
+
+    def __init__(self, kind: type):
+        super().__init__()
+        self.kind = kind
+
+    def __missing__(self, value) -> cst.CSTNode:
+        node = self.kind(value)
+        if len(self) < 4096:
+            self[value] = node
+        return node
 
 
+_WHITESPACE, _NEWLINES = _Shared(_SimpleWhitespace), _Shared(_Newline)
+
+
+# the parser calls these a million times for a large project: a dict lookup each
 def _shared_whitespace(value: str = "") -> cst.SimpleWhitespace:
-    return _shared(_SimpleWhitespace, value)
+    return _WHITESPACE[value]
 
 
 def _shared_newline(value: str | None = None) -> cst.Newline:
-    return _shared(_Newline, value)
+    return _NEWLINES[value]
 
 
 def parse_unvalidated(data: bytes) -> cst.Module:
