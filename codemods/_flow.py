@@ -434,6 +434,39 @@ def parent_map(root: cst.CSTNode) -> dict[int, cst.CSTNode]:
     return cstwalk.parent_map(root, TRIVIA)
 
 
+class LazyParents:
+    """``parent_map(root)``, built on the first lookup (``get``, all that
+    ``enclosing`` needs): most modules and functions a rule looks at never ask."""
+
+    def __init__(self, root: cst.CSTNode):
+        self.root = root
+        self.map: dict[int, cst.CSTNode] | None = None
+
+    def get(self, key: int) -> cst.CSTNode | None:
+        if self.map is None:
+            self.map = parent_map(self.root)
+        return self.map.get(key)
+
+
+class InFunction(cst.CSTVisitor):
+    """A visitor that knows the innermost function around the node it is at
+    (``self.function``; None at module level), without a parent map."""
+
+    def __init__(self):
+        super().__init__()
+        self.functions: list[cst.FunctionDef] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.append(node)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self.functions.pop()
+
+    @property
+    def function(self) -> cst.FunctionDef | None:
+        return self.functions[-1] if self.functions else None
+
+
 def enclosing(node: cst.CSTNode, parents: dict[int, cst.CSTNode], kinds) -> cst.CSTNode | None:
     current = parents.get(id(node))
     while current is not None and not isinstance(current, kinds):

@@ -10,6 +10,7 @@ from hardener.project import dotted_name, is_test_path, literal_value, string_va
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, calls_in, facts_or_imports, views_in
+from ._flow import InFunction
 
 # Exceptions whose message is not meant for clients: everything unexpected and database errors.
 BROAD = {"Exception", "BaseException", "InternalServerError", "SQLAlchemyError", "DatabaseError", "OperationalError",
@@ -235,18 +236,9 @@ def _except_handlers(module: cst.Module) -> list[tuple[cst.ExceptHandler, cst.Fu
     """Every except clause with the function it is in."""
     out = []
 
-    class V(cst.CSTVisitor):
-        def __init__(self):
-            self.functions: list[cst.FunctionDef] = []
-
-        def visit_FunctionDef(self, node):
-            self.functions.append(node)
-
-        def leave_FunctionDef(self, node):
-            self.functions.pop()
-
+    class V(InFunction):
         def visit_ExceptHandler(self, node):
-            out.append((node, self.functions[-1] if self.functions else None))
+            out.append((node, self.function))
 
     module.visit(V())
     return out

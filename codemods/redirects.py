@@ -13,7 +13,7 @@ from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, callee_name, request_names, rewrite,
+from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, request_names, rewrite,
                     tainted_names)
 
 HELPER = "safe_redirect_target"
@@ -61,28 +61,25 @@ class RedirectSite:
         self.replace_node = replace_node  # the argument expression to replace
 
 
-class _RedirectCalls(cst.CSTVisitor):
+class _RedirectCalls(InFunction):
     """Redirect calls with a positional target, by the innermost function
     around them (one walk of the module)."""
 
     def __init__(self, facts):
+        super().__init__()
         self.facts = facts
-        self.functions: list[cst.FunctionDef] = []
         self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}  # in the order the functions start
 
     def visit_FunctionDef(self, node):
-        self.functions.append(node)
+        super().visit_FunctionDef(node)
         self.calls[node] = []
 
-    def leave_FunctionDef(self, node):
-        self.functions.pop()
-
     def visit_Call(self, node):
-        if not self.functions or not node.args or node.args[0].keyword is not None:
+        if self.function is None or not node.args or node.args[0].keyword is not None:
             return
         name = call_name(self.facts, node.func)
         if name in REDIRECTS or name == "redirect":
-            self.calls[self.functions[-1]].append(node)
+            self.calls[self.function].append(node)
 
 
 def _sites(file, facts) -> list[RedirectSite]:

@@ -13,7 +13,7 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import facts_or_imports, string_list
-from ._flow import (callee_name, functions_in, names_in, parent_map, enclosing, request_attr, request_names,
+from ._flow import (LazyParents, callee_name, functions_in, names_in, enclosing, request_attr, request_names,
                     rewrite)
 from ._webapp import production_apps
 
@@ -87,12 +87,9 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
     # `name = X.filename`, the owners X)
     derived: dict[str, tuple[cst.CSTNode, list[cst.Attribute], str | None, set[str]]] = {}
     saves: list[tuple[cst.Call, str]] = []
-    parents: dict | None = None  # built when first needed: most functions handle no upload
+    parents = LazyParents(func)  # most functions handle no upload
 
     def statement_of(node):
-        nonlocal parents
-        if parents is None:
-            parents = parent_map(func)
         return enclosing(node, parents, (cst.SimpleStatementLine,))
 
     class V(cst.CSTVisitor):

@@ -15,8 +15,8 @@ from hardener.project import dotted_name, is_test_path, may_hold_facts, string_v
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
-from ._flow import (REQUEST_SOURCES, Formatted, assignment_of, callee_name, enclosing, formatted, functions_in,
-                    parent_map, request_names, rewrite, string_literal, tainted_names)
+from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
+                    formatted, functions_in, request_names, rewrite, string_literal, tainted_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -51,19 +51,6 @@ class _Taint:
         return self.done[key]
 
 
-class _Parents:
-    """The module's parent map, built on first use."""
-
-    def __init__(self, module: cst.Module):
-        self.module = module
-        self.map: dict[int, cst.CSTNode] | None = None
-
-    def get(self, key: int):
-        if self.map is None:
-            self.map = parent_map(self.module)
-        return self.map.get(key)
-
-
 def _scope_info(project, file):
     """(facts, request names, {function: Tainted}, parents, view ids) for a
     module, cached per scan."""
@@ -73,7 +60,7 @@ def _scope_info(project, file):
         facts = facts_or_imports(project, file)
         req = request_names(facts)
         views = {id(v.func) for v in views_in(project, file)}
-        cache[key] = (file, facts, req, _Taint(file.module, req, views), _Parents(file.module), views)
+        cache[key] = (file, facts, req, _Taint(file.module, req, views), LazyParents(file.module), views)
     return cache[key][1:]
 
 
@@ -637,19 +624,10 @@ def _request_fed_variables(project, template_path: str) -> dict[str, str]:
             facts, req, taint, parents, views = _scope_info(project, file)
             found = []  # (call, the innermost function around it)
 
-            class V(cst.CSTVisitor):
-                def __init__(self):
-                    self.functions: list[cst.FunctionDef] = []
-
-                def visit_FunctionDef(self, node):
-                    self.functions.append(node)
-
-                def leave_FunctionDef(self, node):
-                    self.functions.pop()
-
+            class V(InFunction):
                 def visit_Call(self, node):
                     if callee_name(node) == "render_template" and node.args and node.args[0].keyword is None:
-                        found.append((node, self.functions[-1] if self.functions else None))
+                        found.append((node, self.function))
 
             module.visit(V())
             for call, func in found:

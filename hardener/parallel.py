@@ -32,18 +32,20 @@ from hardener.models import FixError
 MIN_FIXES = 8  # below this a fork costs more than it saves
 
 
+def cpu_count() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
 def enabled() -> bool:
     try:
         workers = int(os.environ.get("HARDENER_WORKERS", "1"))
     except ValueError:
         workers = 1
-    if workers < 2 or not hasattr(os, "fork"):
-        return False
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cpus = os.cpu_count() or 1
-    return cpus > 1
+    return workers >= 2 and hasattr(os, "fork") and cpu_count() > 1
 
 
 def compute_changesets(fixes) -> None:

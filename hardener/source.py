@@ -229,7 +229,7 @@ class PythonFile:
         shift = (shift << 96) | (shift << 32)
         for n, r in provider._computed.items():
             if type(n) not in TRIVIA:
-                partial[n] = ((r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column) + shift
+                partial[n] = _pack(r) + shift
         return partial.get(node)
 
     @cached_property
@@ -246,7 +246,7 @@ class PythonFile:
         )
         self.module._codegen(state)
         return {
-            node: (r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column
+            node: _pack(r)
             for node, r in provider._computed.items() if type(node) not in TRIVIA
         }
 
@@ -285,6 +285,11 @@ class PythonFile:
 
 
 _MASK = (1 << 32) - 1
+
+
+def _pack(r: CodeRange) -> int:
+    """A range as one int (what ``position`` unpacks)."""
+    return (r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column
 
 
 class _Syntactic:

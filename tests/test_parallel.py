@@ -16,14 +16,7 @@ from hardener.scanner import scan
 REPO = Path(__file__).resolve().parent.parent
 SECRET = re.compile(r"[A-Za-z0-9_\-]{32,}")  # generated keys differ from run to run
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or _cpus() < 2, reason="needs os.fork and two CPUs")
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork") or parallel.cpu_count() < 2, reason="needs os.fork and two CPUs")
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from hardener.source import TRIVIA, PythonFile
+from hardener.source import TRIVIA, PythonFile, _pack
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,10 +32,6 @@ def test_same_ranges_as_libcst_for_every_node():
     assert checked > 5000
 
 
-def _packed(r) -> int:
-    return (r.start.line << 96) | (r.start.column << 64) | (r.end.line << 32) | r.end.column
-
-
 def test_one_statements_code_generation_gives_the_same_ranges():
     odd = [
         PythonFile("dup.py", b"# header\n\npass\nx = 1\npass\n\n\n# lead\n@d  # c\ndef f():\n    pass\n"),
@@ -52,7 +48,7 @@ def test_one_statements_code_generation_gives_the_same_ranges():
             checked += 1
             value = file._statement_position(node)
             if value is not None:
-                assert value == _packed(expected), (file.path, type(node).__name__)
+                assert value == _pack(expected), (file.path, type(node).__name__)
                 answered += 1
     assert answered > 0.9 * checked
     # the repeated `pass` and the last line without a newline are left to the whole map
