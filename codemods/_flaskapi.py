@@ -183,8 +183,8 @@ def views_in(project, file) -> list[View]:
     if hit is not None and hit[0] is file:
         return list(hit[1])
     views: list[View] = []
-    facts = project.facts_for(file.path)
-    if facts is not None and not is_test_path(file.path) and ROUTE_DECORATOR.search(file.data):
+    facts = project.facts_for(file.path) if not is_test_path(file.path) and ROUTE_DECORATOR.search(file.data) else None
+    if facts is not None:
         owners = route_owners(project, facts)
         if owners:
             visitor = _Views(file, owners)
@@ -195,8 +195,8 @@ def views_in(project, file) -> list[View]:
 
 
 def all_views(project) -> Iterator[View]:
-    for path in sorted(project.facts):
-        yield from views_in(project, project.facts[path].file)
+    for path in sorted(project.model_paths):
+        yield from views_in(project, project.python[path])
 
 
 class _Calls(cst.CSTVisitor):
@@ -244,9 +244,14 @@ def import_spec(project, from_path: str, target_path: str) -> tuple[str, int]:
                     return module, len(stmt.relative)
             elif module and resolves(facts, module):
                 return module, 0
-    # how anyone else in the project imports it
-    for other in project.facts.values():
-        for stmt in _import_froms(other.file.module):
+    # how anyone else in the project imports it (a dormant module is parsed
+    # only if it names the module)
+    last = target_name.rpartition(".")[2].encode()
+    for path in project.model_paths:
+        other = project.facts.get(path)
+        if other is None and (last not in project.python[path].data or project.facts_for(path) is None):
+            continue
+        for stmt in _import_froms(project.python[path].module):
             if stmt.relative or stmt.module is None:
                 continue
             module = dotted_name(stmt.module) or ""

@@ -100,10 +100,11 @@ def _has_default_limits(project) -> bool:
 def _limited_blueprints(project) -> set[str]:
     """Qualified names of blueprints given a limit as a whole: ``limiter.limit("...")(bp)``."""
     out = set()
-    for path, facts in project.facts.items():
-        if not LIMITED_BYTES.search(facts.file.data):
+    for path in project.model_paths:
+        file = project.python[path]
+        if not LIMITED_BYTES.search(file.data) or project.facts_for(path) is None:
             continue
-        for call in calls_in(facts.file.module):
+        for call in calls_in(file.module):
             if isinstance(call.func, cst.Call) and LIMITED.search(dotted_name(call.func.func) or "") and call.args:
                 name = dotted_name(call.args[0].value)
                 if name:

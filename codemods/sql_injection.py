@@ -687,7 +687,8 @@ def driver_of(site: Site, finder: Finder, project) -> tuple[str | None, str]:
     if len(imported) == 1:
         d = imported.pop()
         return d, f"the module imports {d}"
-    everywhere = {d for facts in project.facts.values() for d in DRIVERS if _imports(facts, d)}
+    everywhere = {d for path in project.model_paths for d in DRIVERS  # a dormant module parsed only if it can import d
+                  if (d in path or d.encode() in project.python[path].data) and _imports(project.facts_for(path), d)}
     if not imported and len(everywhere) == 1:
         d = everywhere.pop()
         return d, f"the project uses {d}"

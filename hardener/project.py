@@ -8,6 +8,7 @@ re-discovering it.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Iterator
@@ -354,6 +355,9 @@ class Project:
     config: object | None = None  # the run's hardener.config.Config (rules read e.g. headers_fix)
 
     _file_facts: dict[str, ModuleFacts | None] = field(default_factory=dict, repr=False)
+    # path -> None if not dormant, else the names of its classes that have bases
+    _dormant: dict[str, tuple[str, ...] | None] = field(default_factory=dict, repr=False)
+    _woken: set[str] = field(default_factory=set, repr=False)
 
     # -- parsing
     def facts_of(self, path: str) -> ModuleFacts | None:
@@ -381,15 +385,47 @@ class Project:
             self._file_facts[path] = facts
         return self._file_facts[path]
 
+    def in_model(self, path: str) -> ModuleFacts | None:
+        """The facts a module adds to the model (parsed on first use): None for
+        test modules, modules that hold none, and *dormant* ones (below) until
+        a link of the model leads into them."""
+        if is_test_path(path):
+            return None
+        if path not in self._woken and self.dormant(path):
+            return None
+        return self.facts_of(path)
+
+    def dormant(self, path: str) -> bool:
+        """A module that can give the model nothing of its own (no app,
+        blueprint, configuration setting or load, ``load_dotenv`` call or
+        configuration class) is left out of it unparsed: see ``dormancy``.
+        A link of the model into it (a class loaded or inherited from, a
+        module loaded as configuration) wakes it up."""
+        if path not in self._dormant:
+            data = self.python[path].data
+            self._dormant[path] = dormancy(path, data) if may_hold_facts(data) else None
+        return self._dormant[path] is not None
+
+    @cached_property
+    def model_paths(self) -> list[str]:
+        """The modules outside the tests that may hold facts, in the model's
+        order, dormant ones included: what a rule reading more of every module
+        than its facts (its imports, its views) looks through."""
+        return [path for path in self.python if not is_test_path(path) and may_hold_facts(self.python[path].data)]
+
     @cached_property
     def facts(self) -> dict[str, ModuleFacts]:
         """The model: the facts of every module outside the tests. What tests
         create, configure or load says nothing about production (every rule
         left such facts out by hand), and leaving them out spares parsing the
-        test modules no rule checks."""
-        out = {path: f for path in self.python if not is_test_path(path) and (f := self.facts_of(path)) is not None}
-        self._link(out)
-        return out
+        test modules no rule checks. Dormant modules are left out until the
+        links lead into one; the links are then made again with it."""
+        while True:
+            out = {path: f for path in self.python if (f := self.in_model(path)) is not None}
+            woken = self._link(out)
+            if not woken:
+                return out
+            self._woken |= woken
 
     def parse(self, path: str) -> PythonFile | None:
         file = self.python.get(path)
@@ -416,7 +452,13 @@ class Project:
         return self.module_index.get(dotted)
 
     # -- linking: from_object targets, class inheritance
-    def _link(self, all_facts: dict[str, ModuleFacts]) -> None:
+    def _link(self, all_facts: dict[str, ModuleFacts]) -> set[str]:
+        """Resolve loads and class bases; the dormant modules a link led into
+        (to be woken, and the links made again) are returned."""
+        self._waking: set[str] = set()
+        for facts in all_facts.values():
+            for cls in facts.classes.values():
+                cls.loaded, cls.parents = False, []
         classes_by_qualname: dict[str, ConfigClass] = {}
         for path, facts in all_facts.items():
             modname = module_name_for(path)
@@ -432,12 +474,17 @@ class Project:
             qualified = facts.imports.get(name.split(".")[0])
             if qualified:
                 full = qualified + name[len(name.split(".")[0]):]
-                return self._class_by_dotted(full)
-            return self._class_by_dotted(name)
+                return self._class_by_dotted(full, wake=False)
+            return self._class_by_dotted(name, wake=False)
 
+        # a base in a dormant module is woken only when the class counts (below)
+        sleeping_bases: dict[int, set[str]] = {}
         for facts in all_facts.values():
             for cls in facts.classes.values():
+                self._sleeping = set()
                 cls.parents = [p for p in (resolve_class(facts, b) for b in cls.bases if b) if p is not None]
+                if self._sleeping:
+                    sleeping_bases[id(cls)] = self._sleeping
 
         def mark(cls: ConfigClass) -> None:
             if cls.loaded:
@@ -463,12 +510,43 @@ class Project:
             for cls in classes_by_qualname.values():
                 if cls.name.endswith("Config") and not cls.testing:
                     mark(cls)
+            # ... a dormant one too, when marking it would mark the classes it inherits from
+            for path, subclasses in self._dormant.items():
+                if subclasses and path not in self._woken and any(
+                        name.endswith("Config") and "test" not in name.lower() for name in subclasses):
+                    self._waking.add(path)
+        # the classes whose bases count: with settings, loaded, and what they inherit from
+        seen: set[int] = set()
+        todo = [c for c in classes_by_qualname.values() if c.settings or c.loaded]
+        while todo:
+            cls = todo.pop()
+            if id(cls) not in seen:
+                seen.add(id(cls))
+                self._waking |= sleeping_bases.get(id(cls), set())
+                todo += cls.parents
+        return self._waking
 
-    def _class_by_dotted(self, dotted: str) -> ConfigClass | None:
+    def _find_linked(self, dotted: str) -> str | None:
+        """``find_module`` for a link of the model: a dormant module found is woken."""
+        path = self.find_module(dotted)
+        self._wake(path)
+        return path
+
+    def _wake(self, path: str | None) -> bool:
+        """Wake ``path`` if it is a dormant module (True if so)."""
+        if path is not None and path not in self._woken and not is_test_path(path) and self.dormant(path):
+            self._waking.add(path)
+            return True
+        return False
+
+    def _class_by_dotted(self, dotted: str, wake: bool = True) -> ConfigClass | None:
         module, _, name = dotted.rpartition(".")
         path = self.find_module(module) if module else None
         if path is None:
             return None
+        if path not in self._woken and not is_test_path(path) and self.dormant(path):
+            (self._waking if wake else self._sleeping).add(path)
+            return None  # not known until woken
         return self._classes_by_qualname.get(f"{module_name_for(path)}.{name}")
 
     def _load_targets(self, facts: ModuleFacts, load: ConfigLoad) -> list:
@@ -489,12 +567,13 @@ class Project:
                 base = posixpath.dirname(facts.file.path)
                 for candidate in (posixpath.normpath(posixpath.join(base, text)), text):
                     if candidate in self.python:
+                        self._wake(candidate)
                         return [candidate]
                 return [None]
             cls = self._class_by_dotted(text)
             if cls is not None:
                 return [cls]
-            path = self.find_module(text)
+            path = self._find_linked(text)
             return [path] if path else [None]
         if isinstance(arg, (cst.Name, cst.Attribute)):
             name = dotted_name(arg) or ""
@@ -507,7 +586,7 @@ class Project:
                 cls = self._class_by_dotted(full)
                 if cls is not None:
                     return [cls]
-                path = self.find_module(full)
+                path = self._find_linked(full)
                 if path:
                     return [path]
             # a parameter of the factory with a default value
@@ -565,11 +644,15 @@ class Project:
         return dirs
 
     def facts_for(self, path: str) -> ModuleFacts | None:
-        """A module's facts; a test module's own (rules checking it qualify
-        names with them), though they are not part of the model."""
+        """A module's facts; a test module's or a dormant module's own (rules
+        checking it qualify names with them), though they are not part of the
+        model."""
         if is_test_path(path):
             return self.facts_of(path) if path in self.python else None
-        return self.facts.get(path)
+        found = self.facts.get(path)
+        if found is None and path in self.python and self.dormant(path):
+            return self.facts_of(path)  # what the module holds, though the model leaves it out
+        return found
 
 
 def _looks_like_config(cls: ConfigClass) -> bool:
@@ -584,3 +667,45 @@ def may_hold_facts(data: bytes) -> bool:
         b"flask" in data or b"Flask" in data or b"config" in data or b"Config" in data
         or b"SECRET" in data or b"DEBUG" in data
     )
+
+
+# What can give a module facts of its own, as bytes (each a superset of what it
+# stands for: an attribute may have spaces, a line continuation or, inside
+# brackets, a comment after its dot, as may a keyword argument before its `=`).
+_GAP = rb"(?:[\s\\]|#[^\n]*\n)*"  # a comment ends its line: one way to match each
+_ACTIVE_BYTES = re.compile(
+    rb"Blueprint|load_dotenv"
+    rb"|\." + _GAP + rb"(?:config|secret_key|debug|testing|permanent_session_lifetime)\b"
+    rb"|\b(?:debug|use_debugger|use_reloader)" + _GAP + rb"="
+)
+
+
+# A class body assigning a name (on a line of its own, after the class line's
+# colon, after a `;`; the name may be parenthesized): a superset of where a
+# configuration class sets an upper-case name.
+_ASSIGNED_NAME = re.compile(r"(?m)(?:^[ \t\f]+|[:;][ \t\f]*)(?:\\\r?\n[ \t\f]*)*[(\s]*([^\W\da-z][^\Wa-z]*)[\s)\\]*(?:=(?!=)|:)")
+_SUBCLASS = re.compile(r"(?m)^[ \t\f]*class[\s\\]+([^\W\d]\w*)[\s\\]*\(")
+
+
+def dormancy(path: str, data: bytes) -> tuple[str, ...] | None:
+    """None if the module can give the model facts of its own, else the names
+    of its classes that may have bases (what a link can still lead to).
+
+    Facts of its own are apps and blueprints, configuration settings and loads,
+    ``load_dotenv`` calls (none of which can be written without the bytes
+    ``_ACTIVE_BYTES`` looks for, or, through a relative import, a path naming
+    flask) and configuration classes (a class body assigning an upper-case
+    name: ``_ASSIGNED_NAME``). What else a module holds (imports, constants,
+    other classes) counts only through links from other modules: a dormant
+    module is parsed when one leads to it, and rules reading more of every
+    module than its facts look through ``Project.model_paths``. Every test
+    here is on the text, a superset of what it stands for."""
+    if b"flask" in data or b"Flask" in data or "flask" in path.lower() or _ACTIVE_BYTES.search(data):
+        return None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None  # another encoding: left to the parser
+    if any(m.group(1).isupper() for m in _ASSIGNED_NAME.finditer(text)):
+        return None
+    return tuple(m.group(1) for m in _SUBCLASS.finditer(text))

@@ -13,7 +13,7 @@ from hardener.config import CONFIDENCES, SEVERITIES, Config
 from hardener.discovery import discover
 from hardener.gctune import gc_tuned
 from hardener.models import Finding
-from hardener.project import Project, is_test_path
+from hardener.project import Project
 from hardener.rules import Rule, select_rules
 from hardener.source import ParseError, PythonFile, Suppressions, TemplateFile
 from hardener.workspace import Workspace
@@ -177,8 +177,7 @@ class Scanner:
             file = python[rel]
             if on_progress:
                 on_progress(done, total, rel)
-            if not is_test_path(rel):  # test modules are parsed only when a rule checks them
-                project.facts_of(rel)
+            project.in_model(rel)  # test and dormant modules are parsed only when a rule needs them
             wanted = [rule for rule in file_rules if rule.wants(file.data)]
             if wanted and file.parse_error is None:
                 self._check_file(file, project, wanted, errors, emit)

@@ -529,3 +529,88 @@ def test_test_modules_are_not_part_of_the_project_model(tmp_path):
     # a rule checking a test module still gets its facts (imports qualify names)
     facts = project.facts_for("tests/test_app.py")
     assert facts is not None and facts.imports["app"] == "app.app"
+
+
+def _model_view(project):
+    """What the rules read of the model: settings (where, which key), loaded classes and modules."""
+    return (
+        sorted((s.file.path, s.key, s.kind) for s in project.config_settings(loaded_only=False)),
+        sorted((s.file.path, s.key) for s in project.config_settings()),
+        sorted((c.file.path, c.name) for c in project.loaded_config_classes()),
+        project.loaded_config_modules(),
+        project.unresolved_loads,
+    )
+
+
+DORMANT_TREE = {
+    "app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('settings.Production')\n"
+              "app.config.from_object('consts')\n",
+    "base.py": "class Base:\n    SECRET_KEY = 'hard-coded'\n",
+    # a load leads here; so does Production's base
+    "settings.py": "from base import Base\n\n\nclass Production(Base):  # Config\n    pass\n",
+    "consts.py": "SECRET_KEY = 'abc'\n",  # a module loaded as configuration
+    "helpers.py": "# Config helpers\nDEFAULT = 1\n",  # nothing leads here
+}
+
+
+def test_dormant_modules_join_the_model_when_a_link_leads_to_them(tmp_path, monkeypatch):
+    import hardener.project
+
+    write_tree(tmp_path, DORMANT_TREE)
+    project = scan(tmp_path, Config(cache=False)).project
+    assert sorted(project.facts) == ["app.py", "base.py", "consts.py", "settings.py"]
+    assert not project.python["helpers.py"].parsed
+    assert project.facts_for("helpers.py").module_settings["DEFAULT"].literal == 1  # a rule asking gets its facts
+    view = _model_view(project)
+    assert ("consts.py", "SECRET_KEY") in view[1] and ("base.py", "SECRET_KEY") in view[1]
+    assert view[2] == [("base.py", "Base")]  # loaded through Production, which sets nothing itself
+    # the same model as when every module is parsed
+    monkeypatch.setattr(hardener.project, "dormancy", lambda path, data: None)
+    assert _model_view(scan(tmp_path, Config(cache=False)).project) == view
+
+
+def test_an_unresolved_load_wakes_dormant_config_classes_with_bases(tmp_path, monkeypatch):
+    import hardener.project
+
+    write_tree(tmp_path, {
+        "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config.from_object(os.environ['CFG'])\n",
+        "base.py": "class Base:\n    SECRET_KEY = 'k'\n",
+        "prod.py": "from base import Base\n\n\nclass ProdConfig(Base):\n    pass\n",
+    })
+    project = scan(tmp_path, Config(cache=False)).project
+    view = _model_view(project)
+    assert view[4] is True and ("base.py", "Base") in view[2]  # marked through ProdConfig
+    monkeypatch.setattr(hardener.project, "dormancy", lambda path, data: None)
+    assert _model_view(scan(tmp_path, Config(cache=False)).project) == view
+
+
+def test_dormancy_reads_a_superset_of_what_gives_facts():
+    from hardener.project import dormancy
+
+    assert dormancy("m.py", b"X = 1\nclass A:\n    x = 1\n") == ()
+    assert dormancy("m.py", b"class A(B):\n    pass\nclass C :\n    pass\n") == ("A",)
+    for active in (
+        b"class A:\n    X = 1\n", b"class A: X = 1\n", b"class A:\n    (X) = 1\n", b"class A:\n    X: int = 1\n",
+        b"class A:\n    if y:\n        X = 1\n", "class A:\n    \u00c4 = 1\n".encode(),
+        b"app.config['X'] = 1\n", b"app . config ['X'] = 1\n", b"(app.\n  # c\n  config)['X'] = 1\n",
+        b"app.secret_key = k\n", b"app.run(debug  # c\n= True)\n", b"bp = Blueprint('x', __name__)\n",
+        b"load_dotenv()\n", b"# -*- coding: latin-1 -*-\nX = '\xe9'\n",
+    ):
+        assert dormancy("m.py", active) is None, active
+    assert dormancy("vendor/flask/m.py", b"X = 1\n") is None  # relative imports there name flask
+
+
+def test_a_counted_class_wakes_the_dormant_module_of_its_base(tmp_path, monkeypatch):
+    import hardener.project
+
+    write_tree(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\napp.config.from_object('config.Production')\n",
+        "config.py": "from mid import Mid\n\n\nclass Production(Mid):\n    DEBUG = False\n",
+        "mid.py": "from base import Base\n\n\nclass Mid(Base):  # Config\n    pass\n",  # dormant: sets nothing
+        "base.py": "class Base:\n    SECRET_KEY = 'k'\n",
+    })
+    project = scan(tmp_path, Config(cache=False)).project
+    view = _model_view(project)
+    assert ("base.py", "Base") in view[2] and "mid.py" in project.facts
+    monkeypatch.setattr(hardener.project, "dormancy", lambda path, data: None)
+    assert _model_view(scan(tmp_path, Config(cache=False)).project) == view
