@@ -20,7 +20,7 @@ from hardener.project import is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REQUEST_SOURCES, assignment_of, callee_name, enclosing, formatted, parent_map,
+from ._flow import (REQUEST_SOURCES, LazyParents, assignment_of, callee_name, enclosing, formatted,
                     request_names, rewrite, string_literal, tainted_names, uses)
 
 PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
@@ -31,7 +31,18 @@ SQL_COL = r"(?:password|passwd|pwd)"
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
 # can only be a string such as `row["pass"]`), or a HASHED_NAME (a name
 # holding `pass` is longer than the keyword).
-PLAIN_BYTES = re.compile(rb"passw|\bpwd?\b|['\"]pass['\"]", re.I)
+_PW_WORD = re.compile(rb"\bpwd?\b")
+_QUOTED_PASS = re.compile(rb"['\"]pass['\"]")
+
+
+def _may_name_passwords(data: bytes) -> bool:
+    """``passw``, ``pw`` or ``pwd`` as a word, or ``"pass"`` as a string, in
+    any case (plain substring tests first: one regex with all of it is slow)."""
+    low = data.lower()
+    return (b"passw" in low or (b"pass" in low and _QUOTED_PASS.search(low) is not None)
+            or (b"pw" in low and _PW_WORD.search(low) is not None))
+
+
 HASHED_BYTES = re.compile(rb"\wpass|pass\w|pwd|pw_?hash|hashed", re.I)
 WEAK = {"md5", "sha1"}
 FAST = {"sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
@@ -614,14 +625,14 @@ def _sites(project, code: str) -> list[Site]:
             continue
         if code == "H502" and b"hashlib" not in file.data:
             continue
-        if code == "H501" and not PLAIN_BYTES.search(file.data):
+        if code == "H501" and not _may_name_passwords(file.data):
             continue
         try:
             module = file.module
         except Exception:
             continue
         facts = facts_or_imports(project, file)
-        parents = parent_map(module)
+        parents = LazyParents(module)  # most candidates hold no site
         finder = _PlainFinder(file, facts, request_names(facts), parents) if code == "H501" \
             else _WeakFinder(file, facts, parents)
         module.visit(finder)

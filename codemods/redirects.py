@@ -69,6 +69,9 @@ class _RedirectCalls(InFunction):
         super().__init__()
         self.facts = facts
         self.calls: dict[cst.FunctionDef, list[cst.Call]] = {}  # in the order the functions start
+        # the local names a redirect can be called by (`x.redirect` aside)
+        self.names = {"redirect"} | {local for local, qualified in facts.imports.items()
+                                     if qualified in REDIRECTS or qualified == "redirect"}
 
     def visit_FunctionDef(self, node):
         super().visit_FunctionDef(node)
@@ -77,7 +80,11 @@ class _RedirectCalls(InFunction):
     def visit_Call(self, node):
         if self.function is None or not node.args or node.args[0].keyword is not None:
             return
-        name = call_name(self.facts, node.func)
+        func = node.func
+        if not (func.attr.value == "redirect" if isinstance(func, cst.Attribute)
+                else isinstance(func, cst.Name) and func.value in self.names):
+            return  # cannot name a redirect: no need to qualify it
+        name = call_name(self.facts, func)
         if name in REDIRECTS or name == "redirect":
             self.calls[self.function].append(node)
 
