@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -77,6 +79,55 @@ def _shared_newline(value: str | None = None) -> cst.Newline:
     return _NEWLINES[value]
 
 
+_NO_VALUE = object()
+
+
+def _fast_init(cls: type):
+    """An ``__init__`` for the node class ``cls`` that stores each field with
+    its slot's own setter and calls no ``__post_init__`` (used while
+    ``parse_unvalidated`` runs). The dataclass one goes through
+    ``object.__setattr__`` once per field (the classes are frozen) and then
+    validation; the parameters and defaults are the same. None if a field
+    cannot be stored this way."""
+    names = {"_h_cls": cls, "_h_none": _NO_VALUE}
+    params, body = [], []
+    for i, f in enumerate(dataclasses.fields(cls)):
+        slot = getattr(cls, f.name, None)
+        if not f.init or f.kw_only or not isinstance(slot, types.MemberDescriptorType):
+            return None
+        names[f"_h_set{i}"] = slot.__set__
+        if f.default is not dataclasses.MISSING:
+            names[f"_h_default{i}"] = f.default
+            params.append(f"{f.name}=_h_default{i}")
+        elif f.default_factory is not dataclasses.MISSING:
+            names[f"_h_factory{i}"] = f.default_factory
+            params.append(f"{f.name}=_h_none")
+            body.append(f"    if {f.name} is _h_none:\n        {f.name} = _h_factory{i}()")
+        else:
+            params.append(f.name)
+        body.append(f"    _h_set{i}(self, {f.name})")
+    signature = ", ".join(["self"] + params)  # the dataclass's own order
+    exec(f"def __init__({signature}):\n" + "\n".join(body or ["    pass"]) + "\n", names)
+    return names["__init__"]
+
+
+_INITS: list[tuple[type, object, object]] | None = None  # (class, dataclass __init__, fast __init__)
+
+
+def _node_inits() -> list[tuple[type, object, object]]:
+    global _INITS
+    if _INITS is None:
+        _INITS = []
+        for name in dir(cst):
+            cls = getattr(cst, name)
+            if isinstance(cls, type) and issubclass(cls, CSTNode) and dataclasses.is_dataclass(cls) \
+                    and "__init__" in cls.__dict__:
+                fast = _fast_init(cls)
+                if fast is not None:
+                    _INITS.append((cls, cls.__dict__["__init__"], fast))
+    return _INITS
+
+
 def parse_unvalidated(data: bytes) -> cst.Module:
     """``cst.parse_module``, cheaper:
 
@@ -92,11 +143,16 @@ def parse_unvalidated(data: bytes) -> cst.Module:
       native parser builds nodes through the ``libcst`` module's names, so
       those two stand in for the classes while it runs.
     """
+    inits = _node_inits()
     CSTNode.__post_init__ = _skip_validation
     cst.SimpleWhitespace, cst.Newline = _shared_whitespace, _shared_newline
+    for cls, _slow, fast in inits:
+        cls.__init__ = fast
     try:
         return cst.parse_module(data)
     finally:
+        for cls, slow, _fast in inits:
+            cls.__init__ = slow
         CSTNode.__post_init__ = _VALIDATE
         cst.SimpleWhitespace, cst.Newline = _SimpleWhitespace, _Newline
 

@@ -32,11 +32,21 @@ def test_whitespace_and_newlines_are_shared_and_the_classes_restored():
     assert isinstance(first.targets[0].whitespace_before_equal, cst.SimpleWhitespace)
     assert cst.SimpleWhitespace.__name__ == "SimpleWhitespace" and cst.Newline.__name__ == "Newline"
     assert CSTNode.__post_init__.__name__ == "__post_init__"
+    assert cst.Name.__init__.__qualname__ == "Name.__init__"  # the dataclass's own, validating one
+
+
+def test_the_nodes_are_built_with_the_dataclass_fields_and_defaults():
+    module = parse_unvalidated(b"@d\nclass C(B, metaclass=M):\n    x: int = 1\n    async def f(self, *a, k=2, **kw): pass\n")
+    assert module.deep_equals(cst.parse_module("@d\nclass C(B, metaclass=M):\n    x: int = 1\n"
+                                               "    async def f(self, *a, k=2, **kw): pass\n"))
+    cls = module.body[0]
+    assert cls.name.lpar == () and cls.type_parameters is None and cls.decorators[0].decorator.value == "d"
 
 
 def test_a_syntax_error_restores_the_classes_too():
     with pytest.raises(cst.ParserSyntaxError):
         parse_unvalidated(b"def f(:\n")
     assert isinstance(cst.SimpleWhitespace, type) and isinstance(cst.Newline, type)
+    assert cst.Call.__init__.__qualname__ == "Call.__init__"
     with pytest.raises(cst.CSTValidationError):  # nodes built by hand are validated again
         cst.Name("not a name")
