@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import libcst as cst
 
+from hardener.fixkit import Pruned, only_towards
 from hardener.models import FixError
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, string_value
 
@@ -612,7 +613,15 @@ def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, stat
         return module.with_changes(body=new_body)
     done = []
 
-    class InFactory(cst.CSTTransformer):
+    class Named(cst.CSTVisitor):
+        def __init__(self):
+            self.found = []
+
+        def visit_FunctionDef(self, node):
+            if node.name.value == factory:
+                self.found.append(node)
+
+    class InFactory(Pruned, cst.CSTTransformer):
         def leave_FunctionDef(self, original, updated):
             if done or original.name.value != factory or not isinstance(updated.body, cst.IndentedBlock):
                 return updated
@@ -622,7 +631,11 @@ def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, stat
             done.append(True)
             return updated.with_changes(body=updated.body.with_changes(body=new_body))
 
-    out = module.visit(InFactory())
+    named = Named()
+    module.visit(named)
+    transformer = InFactory()
+    transformer.keep = only_towards(module, named.found)  # the rest of the module is left as it is
+    out = module.visit(transformer)
     if not done:
         raise FixError(f"could not find `{app_name} = Flask(...)` in {factory}()")
     return out

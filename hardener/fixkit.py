@@ -231,19 +231,21 @@ def module_bytes(new: cst.Module, base: cst.Module, base_data: bytes) -> bytes:
         pieces.append(spans.text_of(kept_from, last))
     if None in pieces:
         return new.bytes  # a statement's place in the text could not be told
-    header = "".join(base.code_for_node(line) for line in base.header)
-    footer = "".join(base.code_for_node(line) for line in base.footer)
-    return (header + "".join(pieces) + footer).encode(new.encoding)
+    return (spans.header + "".join(pieces) + spans.footer).encode(new.encoding)
 
 
 class _StatementSpans:
     """Where a module's top-level statements are in its text, found for the
     few statements asked about: a statement's code found exactly once, else
-    right after the statement before it."""
+    right after the statement before it. The first statement starts after
+    the header and the last ends before the footer; two neighbours meet."""
 
     def __init__(self, module: cst.Module, text: str):
         self.module, self.text = module, text
         self._spans: dict[int, tuple[int, int] | None] = {}
+        self.header = "".join(module.code_for_node(line) for line in module.header)
+        self.footer = "".join(module.code_for_node(line) for line in module.footer)
+        self._ends_known = text.startswith(self.header) and text.endswith(self.footer)
 
     def span(self, i: int) -> tuple[int, int] | None:
         if i in self._spans:
@@ -258,7 +260,7 @@ class _StatementSpans:
                 self._spans[k] = (at, start)
                 break
             if k == 0:
-                start = len("".join(self.module.code_for_node(line) for line in self.module.header))
+                start = len(self.header)
                 if not text.startswith(code, start):
                     return None
                 self._spans[0] = (start, start + len(code))
@@ -276,12 +278,30 @@ class _StatementSpans:
             start += len(code)
         return self._spans[i]
 
+    def _start(self, i: int) -> int | None:
+        if i == 0 and self._ends_known:
+            return len(self.header)
+        before = self._spans.get(i - 1)
+        if before is not None:
+            return before[1]
+        here = self.span(i)
+        return here[0] if here is not None else None
+
+    def _end(self, i: int) -> int | None:
+        if i == len(self.module.body) - 1 and self._ends_known:
+            return len(self.text) - len(self.footer)
+        after = self._spans.get(i + 1)
+        if after is not None:
+            return after[0]
+        here = self.span(i)
+        return here[1] if here is not None else None
+
     def text_of(self, first: int, last: int) -> str | None:
         """The text of old statements ``first`` to ``last``, or None."""
-        a, b = self.span(first), self.span(last)
-        if a is None or b is None:
+        start, end = self._start(first), self._end(last)
+        if start is None or end is None:
             return None
-        return self.text[a[0]:b[1]]
+        return self.text[start:end]
 
 
 def env_keys(text: str) -> set[str]:
