@@ -375,9 +375,7 @@ class Project:
                     facts = ModuleFacts(file)
                     try:
                         data = file.data
-                        calls = b"load_dotenv" in data or b"config" in data or (
-                            b"run" in data and (b"debug" in data or b"use_reloader" in data))
-                        visitor = _FactsAndCallsVisitor if calls else _FactsVisitor
+                        visitor = _FactsAndCallsVisitor if calls_give_facts(data) else _FactsVisitor
                         module.visit(visitor(facts, module_name_for(path)))
                     except RecursionError:
                         file.parse_error = "too deeply nested to analyse"
@@ -685,6 +683,20 @@ _ACTIVE_BYTES = re.compile(
 # configuration class sets an upper-case name.
 _ASSIGNED_NAME = re.compile(r"(?m)(?:^[ \t\f]+|[:;][ \t\f]*)(?:\\\r?\n[ \t\f]*)*[(\s]*([^\W\da-z][^\Wa-z]*)[\s)\\]*(?:=(?!=)|:)")
 _SUBCLASS = re.compile(r"(?m)^[ \t\f]*class[\s\\]+([^\W\d]\w*)[\s\\]*\(")
+
+
+# What a call needs to give a fact (``_FactsAndCallsVisitor``), as bytes.
+_CONFIG_CALL = re.compile(rb"\bconfig" + _GAP + rb"\." + _GAP + rb"(?:update|setdefault|from_\w+)")
+_RUN_CALL = re.compile(rb"\." + _GAP + rb"run" + _GAP + rb"\(")
+_RUN_KEYWORD = re.compile(rb"\b(?:debug|use_debugger|use_reloader)" + _GAP + rb"=")
+
+
+def calls_give_facts(data: bytes) -> bool:
+    """Whether a call in the module can give a fact: ``load_dotenv()``,
+    ``X.config.update(...)``, ``X.config.from_object(...)``... or ``X.run(debug=...)``.
+    The facts walk of the other modules (the most) skips every expression."""
+    return b"load_dotenv" in data or _CONFIG_CALL.search(data) is not None or (
+        _RUN_CALL.search(data) is not None and _RUN_KEYWORD.search(data) is not None)
 
 
 def dormancy(path: str, data: bytes) -> tuple[str, ...] | None:

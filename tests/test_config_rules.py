@@ -614,3 +614,15 @@ def test_a_counted_class_wakes_the_dormant_module_of_its_base(tmp_path, monkeypa
     assert ("base.py", "Base") in view[2] and "mid.py" in project.facts
     monkeypatch.setattr(hardener.project, "dormancy", lambda path, data: None)
     assert _model_view(scan(tmp_path, Config(cache=False)).project) == view
+
+
+def test_config_calls_split_over_lines_still_give_facts(tmp_path):
+    # the facts walk visits calls only where the bytes hold such a call
+    write_tree(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n(app.config  # settings\n"
+                  "    .update(SESSION_COOKIE_SECURE=False))\nif __name__ == '__main__':\n"
+                  "    app . run (host='0.0.0.0', debug  # for now\n    = True)\n",
+    })
+    project = scan(tmp_path, Config(cache=False)).project
+    assert sorted((s.key, s.kind) for s in project.config_settings()) == [
+        ("RUN_DEBUG", "run"), ("SESSION_COOKIE_SECURE", "update")]
