@@ -213,7 +213,7 @@ class ExceptionDetailsInResponse(Rule):
         if b"except" not in data:
             return
         views = {id(v.func) for v in views_in(project, file)}
-        for handler, function in _except_handlers(file.module):
+        for handler, function in file.memo("except handlers", lambda: _except_handlers(file.module)):
             if not _is_broad(handler.type):
                 continue
             var = handler.name.name.value if handler.name is not None and isinstance(handler.name.name, cst.Name) else None

@@ -628,17 +628,22 @@ def _sites(project, code: str) -> list[Site]:
         if code == "H501" and not _may_name_passwords(file.data):
             continue
         try:
-            module = file.module
+            file.module
         except Exception:
             continue
-        facts = facts_or_imports(project, file)
-        parents = LazyParents(module)  # most candidates hold no site
-        finder = _PlainFinder(file, facts, request_names(facts), parents) if code == "H501" \
-            else _WeakFinder(file, facts, parents)
-        module.visit(finder)
-        out += finder.sites
+        out += file.memo(f"{code} sites", lambda file=file: _module_sites(project, file, code))
     cache[code] = out
     return out
+
+
+def _module_sites(project, file, code: str) -> list[Site]:
+    """The sites in one module: what its own tree and imports say."""
+    facts = facts_or_imports(project, file)
+    parents = LazyParents(file.module)  # most candidates hold no site
+    finder = _PlainFinder(file, facts, request_names(facts), parents) if code == "H501" \
+        else _WeakFinder(file, facts, parents)
+    file.module.visit(finder)
+    return finder.sites
 
 
 def _drop_unused_hashlib(module: cst.Module) -> cst.Module:

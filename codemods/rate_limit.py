@@ -104,11 +104,11 @@ def _limited_blueprints(project) -> set[str]:
         file = project.python[path]
         if not LIMITED_BYTES.search(file.data) or project.facts_for(path) is None:
             continue
-        for call in calls_in(file.module):
-            if isinstance(call.func, cst.Call) and LIMITED.search(dotted_name(call.func.func) or "") and call.args:
-                name = dotted_name(call.args[0].value)
-                if name:
-                    out.add(_qualified(project, path, name))
+        for name in file.memo("H521 limited", lambda file=file: [
+                dotted_name(call.args[0].value) for call in calls_in(file.module)
+                if isinstance(call.func, cst.Call) and LIMITED.search(dotted_name(call.func.func) or "") and call.args]):
+            if name:
+                out.add(_qualified(project, path, name))
     return out
 
 

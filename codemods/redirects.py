@@ -288,7 +288,7 @@ class OpenRedirect(Rule):
         if is_test_path(file.path):
             return
         facts = facts_or_imports(project, file)
-        for site in _sites(file, facts):
+        for site in file.memo("H411 sites", lambda: _sites(file, facts)):  # its own tree and imports alone
             where = "the view's fallback" if site.default is not None else '"/"'
             yield self.finding(
                 file, site.call,

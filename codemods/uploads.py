@@ -390,14 +390,15 @@ class UploadUnsafeFilename(Rule):
             return
         facts = facts_or_imports(project, file)
         req = request_names(facts)
-        for func in functions_in(file.module):
-            for save in _upload_saves(func, req):
-                yield self.finding(
-                    file, save.call,
-                    f"`{save.file_var or 'upload'}.save()` writes to a path built from the client's file name: "
-                    f"a name like `../../app.py` escapes the upload folder",
-                    self._fix(project, file, save),
-                )
+        # what the module's own tree and imports say: once per content
+        saves = file.memo("H401 saves", lambda: [s for func in functions_in(file.module) for s in _upload_saves(func, req)])
+        for save in saves:
+            yield self.finding(
+                file, save.call,
+                f"`{save.file_var or 'upload'}.save()` writes to a path built from the client's file name: "
+                f"a name like `../../app.py` escapes the upload folder",
+                self._fix(project, file, save),
+            )
 
     def _fix(self, project, file, save: UploadSave) -> Fix:
         def compute():

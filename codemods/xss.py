@@ -4,6 +4,7 @@ jinja-autoescape-disabled, H315 html-built-in-view."""
 
 from __future__ import annotations
 
+import dataclasses
 import keyword
 import re
 
@@ -32,11 +33,15 @@ ESCAPING_REASON = ("values that do not come from the request are now HTML-escape
 
 class _Taint:
     """``id(function) -> Tainted`` for a module's functions, each worked out
-    the first time a rule asks (most rules ask about a few functions)."""
+    the first time a rule asks (most rules ask about a few functions). What
+    the function's own code says is kept with the file (``PythonFile.memo``:
+    the rounds of ``--apply-all`` ask again); that a view's parameters count
+    too depends on the project's routes, and is added per scan."""
 
-    def __init__(self, module: cst.Module, req, views: set[int]):
-        self.functions = {id(f): f for f in functions_in(module)}
+    def __init__(self, file, req, views: set[int]):
+        self.functions = file.memo("functions", lambda: {id(f): f for f in functions_in(file.module)})
         self.req, self.views = req, views
+        self.known = file.memo("request taint", dict)
         self.done: dict[int, object] = {}
 
     def get(self, key: int):
@@ -44,9 +49,11 @@ class _Taint:
             func = self.functions.get(key)
             t = None
             if func is not None:
-                t = tainted_names(func, self.req, REQUEST_SOURCES)
+                t = self.known.get(key)
+                if t is None:
+                    t = self.known[key] = tainted_names(func, self.req, REQUEST_SOURCES)
                 if key in self.views:
-                    t.params = {p.name.value for p in func.params.params}
+                    t = dataclasses.replace(t, params={p.name.value for p in func.params.params})
             self.done[key] = t
         return self.done[key]
 
@@ -60,7 +67,7 @@ def _scope_info(project, file):
         facts = facts_or_imports(project, file)
         req = request_names(facts)
         views = {id(v.func) for v in views_in(project, file)}
-        cache[key] = (file, facts, req, _Taint(file.module, req, views), LazyParents(file.module), views)
+        cache[key] = (file, facts, req, _Taint(file, req, views), LazyParents(file.module), views)
     return cache[key][1:]
 
 

@@ -7,6 +7,7 @@ import re
 import types
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Callable
 
 import libcst as cst
 from libcst._nodes.base import CSTNode
@@ -325,6 +326,19 @@ class PythonFile:
         if 1 <= line <= len(self.lines):
             return self.lines[line - 1]
         return ""
+
+    def memo(self, key: str, compute: Callable[[], object]):
+        """``compute()``, once per content of this file in a process: the
+        scanner reuses a PythonFile (and its tree) while the file's bytes are
+        unchanged, across the rounds of ``--apply-all`` and a review's
+        rescans. Only for what depends on nothing but this module's own tree,
+        path and imports, never on other modules or the project model."""
+        memos = self.__dict__.get("_memos")
+        if memos is None:
+            memos = self.__dict__["_memos"] = {}
+        if key not in memos:
+            memos[key] = compute()
+        return memos[key]
 
     def code_for(self, node: cst.CSTNode) -> str:
         """The source of ``node`` (kept: several rules ask for the same

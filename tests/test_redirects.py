@@ -101,3 +101,26 @@ def test_redirect_of_session_or_constant_is_fine(tmp_path):
     root = project(tmp_path, RED + "@app.get('/a')\ndef a():\n    page = request.args.get('page', '1')\n"
                                    "    return redirect(url_for('list', page=page))\n")
     assert findings(root, "H411") == []
+
+
+def test_what_a_module_says_by_itself_is_worked_out_once_per_content(tmp_path):
+    # the rounds of --apply-all and a review's rescans scan again in the same
+    # process: an unchanged module keeps its file, tree and memos; a changed one
+    # gets new ones
+    from hardener.config import Config
+    from hardener.scanner import scan
+
+    view = ("from flask import Flask, redirect, request\napp = Flask(__name__)\n\n"
+            "@app.route('/go')\ndef go():\n    return redirect({})\n")
+    (tmp_path / "app.py").write_text(view.format("request.args['next']"))
+    (tmp_path / "other.py").write_text(view.replace("app = Flask", "other = Flask").replace("@app", "@other")
+                                       .format("request.args['to']"))
+    first = scan(tmp_path, Config(cache=False))
+    assert sorted(f.path for f in first.findings if f.code == "H411") == ["app.py", "other.py"]
+    sites = first.project.python["other.py"].memo("H411 sites", list)
+    (tmp_path / "app.py").write_text(view.format("'/home'"))
+    second = scan(tmp_path, Config(cache=False))
+    assert [f.path for f in second.findings if f.code == "H411"] == ["other.py"]
+    assert second.project.python["other.py"] is first.project.python["other.py"]
+    assert second.project.python["other.py"].memo("H411 sites", list) is sites
+    assert second.project.python["app.py"] is not first.project.python["app.py"]
