@@ -39,7 +39,7 @@ class _Taint:
     too depends on the project's routes, and is added per scan."""
 
     def __init__(self, file, req, views: set[int]):
-        self.functions = file.memo("functions", lambda: {id(f): f for f in functions_in(file.module)})
+        self.functions = file.memo("functions by id", lambda: {id(f): f for f in functions_in(file.module)})
         self.req, self.views = req, views
         self.known = file.memo("request taint", dict)
         self.done: dict[int, object] = {}

@@ -530,19 +530,19 @@ class Project:
         self._wake(path)
         return path
 
-    def _wake(self, path: str | None) -> bool:
-        """Wake ``path`` if it is a dormant module (True if so)."""
-        if path is not None and path not in self._woken and not is_test_path(path) and self.dormant(path):
+    def _asleep(self, path: str) -> bool:
+        return path not in self._woken and not is_test_path(path) and self.dormant(path)
+
+    def _wake(self, path: str | None) -> None:
+        if path is not None and self._asleep(path):
             self._waking.add(path)
-            return True
-        return False
 
     def _class_by_dotted(self, dotted: str, wake: bool = True) -> ConfigClass | None:
         module, _, name = dotted.rpartition(".")
         path = self.find_module(module) if module else None
         if path is None:
             return None
-        if path not in self._woken and not is_test_path(path) and self.dormant(path):
+        if self._asleep(path):
             (self._waking if wake else self._sleeping).add(path)
             return None  # not known until woken
         return self._classes_by_qualname.get(f"{module_name_for(path)}.{name}")
@@ -671,10 +671,11 @@ def may_hold_facts(data: bytes) -> bool:
 # stands for: an attribute may have spaces, a line continuation or, inside
 # brackets, a comment after its dot, as may a keyword argument before its `=`).
 _GAP = rb"(?:[\s\\]|#[^\n]*\n)*"  # a comment ends its line: one way to match each
+_RUN_KEYWORD = re.compile(rb"\b(?:debug|use_debugger|use_reloader)" + _GAP + rb"=")
 _ACTIVE_BYTES = re.compile(
     rb"Blueprint|load_dotenv"
     rb"|\." + _GAP + rb"(?:config|secret_key|debug|testing|permanent_session_lifetime)\b"
-    rb"|\b(?:debug|use_debugger|use_reloader)" + _GAP + rb"="
+    rb"|" + _RUN_KEYWORD.pattern
 )
 
 
@@ -688,7 +689,6 @@ _SUBCLASS = re.compile(r"(?m)^[ \t\f]*class[\s\\]+([^\W\d]\w*)[\s\\]*\(")
 # What a call needs to give a fact (``_FactsAndCallsVisitor``), as bytes.
 _CONFIG_CALL = re.compile(rb"\bconfig" + _GAP + rb"\." + _GAP + rb"(?:update|setdefault|from_\w+)")
 _RUN_CALL = re.compile(rb"\." + _GAP + rb"run" + _GAP + rb"\(")
-_RUN_KEYWORD = re.compile(rb"\b(?:debug|use_debugger|use_reloader)" + _GAP + rb"=")
 
 
 def calls_give_facts(data: bytes) -> bool:

@@ -90,7 +90,7 @@ def _fast_init(cls: type):
     ``object.__setattr__`` once per field (the classes are frozen) and then
     validation; the parameters and defaults are the same. None if a field
     cannot be stored this way."""
-    names = {"_h_cls": cls, "_h_none": _NO_VALUE}
+    names: dict[str, object] = {"_h_none": _NO_VALUE}
     params, body = [], []
     for i, f in enumerate(dataclasses.fields(cls)):
         slot = getattr(cls, f.name, None)
