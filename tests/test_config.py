@@ -3,8 +3,6 @@ and bad keys or values exiting 2 with the file, the key and what is allowed."""
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from conftest import run_hardener

@@ -7,7 +7,7 @@ import pytest
 
 from hardener_codemods.redirects import helper_source
 
-from rewrite_helpers import APP, findings, fix, fix_twice, project
+from rewrite_helpers import findings, fix, fix_twice, project
 
 RED = "from flask import Flask, redirect, request, url_for\napp = Flask(__name__)\n"
 

@@ -8,7 +8,6 @@ nothing, and no file outside the root is touched."""
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import sysconfig
 from pathlib import Path
