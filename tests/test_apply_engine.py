@@ -111,3 +111,16 @@ def test_a_reviewer_still_sees_one_fix_per_module_and_round(tmp_path, monkeypatc
     assert len(report.applied) == 2 and len(runs) == 3
     assert ws.read("app.py") == apply_fixes(write_tree(tmp_path / "q", {"app.py": SEVERAL}),
                                             Config(select=["H101", "H411"], cache=False))[1].read("app.py")
+
+
+def test_checking_a_fix_compiles_says_nothing_of_the_projects_own_warnings(tmp_path):
+    # `x is not 1` makes CPython warn; that is the project's code, not the fix
+    import warnings
+
+    write_tree(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n\n\ndef check(x):\n"
+                                    "    return x is not 1\n\n\nif __name__ == '__main__':\n    app.run(debug=True)\n"})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        report, ws, after = apply_fixes(tmp_path, Config(select=["H101"], cache=False))
+    assert "debug=True" not in ws.read("app.py").decode()
+    assert not [w for w in caught if issubclass(w.category, SyntaxWarning)]
