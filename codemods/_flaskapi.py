@@ -248,8 +248,7 @@ def import_spec(project, from_path: str, target_path: str) -> tuple[str, int]:
     # only if it names the module)
     last = target_name.rpartition(".")[2].encode()
     for path in project.model_paths:
-        other = project.facts.get(path)
-        if other is None and (last not in project.python[path].data or project.facts_for(path) is None):
+        if path not in project.facts and (last not in project.python[path].data or project.facts_for(path) is None):
             continue
         for stmt in _import_froms(project.python[path].module):
             if stmt.relative or stmt.module is None:

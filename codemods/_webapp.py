@@ -20,6 +20,7 @@ from hardener.models import FixError
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, string_value
 
 from ._flaskapi import calls_in, call_name, flask_apps, module_level_instances
+from ._flow import functions_in
 
 # --------------------------------------------------------------------------- HTML tags in Jinja templates
 
@@ -613,14 +614,6 @@ def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, stat
         return module.with_changes(body=new_body)
     done = []
 
-    class Named(cst.CSTVisitor):
-        def __init__(self):
-            self.found = []
-
-        def visit_FunctionDef(self, node):
-            if node.name.value == factory:
-                self.found.append(node)
-
     class InFactory(Pruned, cst.CSTTransformer):
         def leave_FunctionDef(self, original, updated):
             if done or original.name.value != factory or not isinstance(updated.body, cst.IndentedBlock):
@@ -631,10 +624,9 @@ def insert_in_scope(module: cst.Module, app_name: str, factory: str | None, stat
             done.append(True)
             return updated.with_changes(body=updated.body.with_changes(body=new_body))
 
-    named = Named()
-    module.visit(named)
     transformer = InFactory()
-    transformer.keep = only_towards(module, named.found)  # the rest of the module is left as it is
+    # the rest of the module is left as it is
+    transformer.keep = only_towards(module, [f for f in functions_in(module) if f.name.value == factory])
     out = module.visit(transformer)
     if not done:
         raise FixError(f"could not find `{app_name} = Flask(...)` in {factory}()")

@@ -147,6 +147,11 @@ def apply_fixes(
     report = ApplyReport()
     attempted: set[tuple[str, str, str]] = set()
     compose = accept is None
+
+    def eligible(finding: Finding) -> bool:
+        fix = finding.fix
+        return fix is not None and finding_key(finding) not in attempted and (fix.safety is not Safety.REVIEW or unsafe)
+
     result = Scanner(root, config, ws).run()
     for _ in range(max_rounds):
         touched: set[str] = set()
@@ -154,19 +159,16 @@ def apply_fixes(
         staged_trees: dict[str, object] = {}  # kept alive until the next scan has reused them
         if compose:  # every change set from the content this round scanned
             for finding in result.findings:
-                if finding.fix is not None and finding_key(finding) not in attempted \
-                        and (finding.fix.safety is not Safety.REVIEW or unsafe):
+                if eligible(finding):
                     try:
                         finding.fix.changeset()
                     except Exception:
                         pass  # met again below, where it is reported
         sources = set(result.project.python) | set(result.project.templates) if compose else set()
         for finding in result.findings:
+            if not eligible(finding) or (finding.path in touched and not compose):
+                continue
             fix = finding.fix
-            if fix is None or finding_key(finding) in attempted or (finding.path in touched and not compose):
-                continue
-            if fix.safety is Safety.REVIEW and not unsafe:
-                continue
             try:
                 cs = fix.changeset()
             except StaleFixError:

@@ -67,10 +67,8 @@ class ChangeBuilder:
 
     # -- generic
     def current(self, path: str) -> bytes | None:
-        if path in self._ungenerated:
-            base = self._bases.get(path)
-            new = self._trees[path]
-            self._new[path] = module_bytes(new, *base) if base is not None else new.bytes
+        if path in self._ungenerated:  # a tree of this fix's edits: every one started from a base
+            self._new[path] = module_bytes(self._trees[path], *self._bases[path])
             self._ungenerated.discard(path)
         if path in self._new:
             return self._new[path]

@@ -466,23 +466,23 @@ class Project:
         self._loaded_modules: set[str] = set()
         self.unresolved_loads = False
 
-        def resolve_class(facts: ModuleFacts, name: str) -> ConfigClass | None:
+        def resolve_class(facts: ModuleFacts, name: str, sleeping: set[str]) -> ConfigClass | None:
             if name in facts.classes:
                 return facts.classes[name]
             qualified = facts.imports.get(name.split(".")[0])
             if qualified:
                 full = qualified + name[len(name.split(".")[0]):]
-                return self._class_by_dotted(full, wake=False)
-            return self._class_by_dotted(name, wake=False)
+                return self._class_by_dotted(full, sleeping)
+            return self._class_by_dotted(name, sleeping)
 
         # a base in a dormant module is woken only when the class counts (below)
         sleeping_bases: dict[int, set[str]] = {}
         for facts in all_facts.values():
             for cls in facts.classes.values():
-                self._sleeping = set()
-                cls.parents = [p for p in (resolve_class(facts, b) for b in cls.bases if b) if p is not None]
-                if self._sleeping:
-                    sleeping_bases[id(cls)] = self._sleeping
+                sleeping: set[str] = set()
+                cls.parents = [p for p in (resolve_class(facts, b, sleeping) for b in cls.bases if b) if p is not None]
+                if sleeping:
+                    sleeping_bases[id(cls)] = sleeping
 
         def mark(cls: ConfigClass) -> None:
             if cls.loaded:
@@ -537,13 +537,15 @@ class Project:
         if path is not None and self._asleep(path):
             self._waking.add(path)
 
-    def _class_by_dotted(self, dotted: str, wake: bool = True) -> ConfigClass | None:
+    def _class_by_dotted(self, dotted: str, sleeping: set[str] | None = None) -> ConfigClass | None:
+        """The class ``dotted`` names; a dormant module it is in is woken, or
+        only noted in ``sleeping`` when given."""
         module, _, name = dotted.rpartition(".")
         path = self.find_module(module) if module else None
         if path is None:
             return None
         if self._asleep(path):
-            (self._waking if wake else self._sleeping).add(path)
+            (self._waking if sleeping is None else sleeping).add(path)
             return None  # not known until woken
         return self._classes_by_qualname.get(f"{module_name_for(path)}.{name}")
 
