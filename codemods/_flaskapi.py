@@ -214,16 +214,38 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
 
 
 def module_level_instances(facts: ModuleFacts, qualified: set[str]) -> list[tuple[str, cst.Call, cst.SimpleStatementLine]]:
-    """``name = Class(...)`` at module level where Class qualifies to one of ``qualified``."""
+    """``name = Class(...)`` at module level where Class qualifies to one of
+    ``qualified``, also in module-level ``if``/``try``/``with`` blocks (``if
+    wtf_present: csrf = CSRFProtect()``)."""
     out = []
-    for stmt in facts.file.module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
+    for stmt in _module_level_statements(facts.file.module.body):
         for small in stmt.body:
             if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) \
                     and isinstance(small.value, cst.Call) and call_name(facts, small.value.func) in qualified:
                 out.append((small.targets[0].target.value, small.value, stmt))
     return out
+
+
+def _module_level_statements(body) -> Iterator[cst.SimpleStatementLine]:
+    """The simple statements run at module level: in the body, and in its
+    ``if``/``try``/``with`` blocks (not in functions or classes)."""
+    for stmt in body:
+        if isinstance(stmt, cst.SimpleStatementLine):
+            yield stmt
+        elif isinstance(stmt, (cst.If, cst.Try, cst.TryStar, cst.With)):
+            blocks = [stmt.body]
+            if isinstance(stmt, cst.If):
+                blocks.append(stmt.orelse)
+            elif isinstance(stmt, (cst.Try, cst.TryStar)):
+                blocks += [h.body for h in stmt.handlers] + [stmt.orelse, stmt.finalbody]
+            for block in blocks:
+                if isinstance(block, cst.If):  # elif
+                    yield from _module_level_statements([block])
+                    continue
+                if isinstance(block, (cst.Else, cst.Finally, cst.ExceptHandler, cst.ExceptStarHandler)):
+                    block = block.body
+                if isinstance(block, cst.IndentedBlock):
+                    yield from _module_level_statements(block.body)
 
 
 def import_spec(project, from_path: str, target_path: str) -> tuple[str, int]:

@@ -18,8 +18,9 @@ import libcst as cst
 from hardener.fixkit import Pruned, only_towards
 from hardener.models import FixError
 from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, string_value
+from hardener.source import ParseError
 
-from ._flaskapi import calls_in, call_name, flask_apps, module_level_instances
+from ._flaskapi import calls_in, call_name, facts_or_imports, flask_apps, module_level_instances
 from ._flow import functions_in
 
 # --------------------------------------------------------------------------- HTML tags in Jinja templates
@@ -471,6 +472,96 @@ def app_scope(app: AppObject) -> cst.CSTNode:
     return app.factory if app.factory is not None else app.file.module
 
 
+@dataclass(eq=False)
+class AppScope:
+    """Code that works on an app: where it is built (its factory, or its module)
+    or a function it is handed to (``register_extensions(app)``), with the facts
+    that qualify names there and the name the app has there."""
+
+    node: cst.CSTNode
+    facts: ModuleFacts
+    name: str
+    function: cst.FunctionDef | None  # None: the module that builds the app
+    calls: list[cst.Call] = field(default_factory=list)
+
+
+_HELPER_DEPTH = 3  # register_extensions(app) -> init_security(app) -> ... followed this deep
+
+
+def app_scopes(project, app: AppObject) -> list[AppScope]:
+    """Where ``app`` is worked on: the code that builds it, then every project
+    function it is passed to (by position or keyword, defined in the same
+    module or imported from another one), and the functions those pass it to,
+    a few calls deep. Application factories commonly hand the app to
+    ``register_extensions(app)``, ``configure_app(app)`` helpers."""
+    cache = project.__dict__.setdefault("_app_scopes", {})
+    if id(app) in cache:
+        return cache[id(app)]
+    facts = project.facts_for(app.file.path)
+    out: list[AppScope] = []
+    if facts is not None:
+        first = AppScope(app_scope(app), facts, app.name, app.factory)
+        out.append(first)
+        seen = {id(first.node)}
+        todo = [(first, 0)]
+        while todo:
+            scope, depth = todo.pop(0)
+            scope.calls = calls_in(scope.node)
+            if depth == _HELPER_DEPTH:
+                continue
+            for call in scope.calls:
+                helper = _helper_scope(project, scope, call)
+                if helper is not None and id(helper.node) not in seen:
+                    seen.add(id(helper.node))
+                    out.append(helper)
+                    todo.append((helper, depth + 1))
+    cache[id(app)] = out
+    return out
+
+
+def _helper_scope(project, scope: AppScope, call: cst.Call) -> AppScope | None:
+    """The function ``call`` hands the app to, as a scope, if it is the project's own."""
+    position = keyword = None
+    for i, arg in enumerate(call.args):
+        if arg.star:
+            return None  # positions after a *args are unknown
+        if isinstance(arg.value, cst.Name) and arg.value.value == scope.name:
+            position, keyword = (i, None) if arg.keyword is None else (None, arg.keyword.value)
+            break
+    else:
+        return None
+    located = _project_function(project, scope.facts, call.func)
+    if located is None:
+        return None
+    function, facts = located
+    params = function.params
+    if keyword is not None:
+        candidates = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.name.value == keyword]
+    else:
+        positional = [*params.posonly_params, *params.params]
+        candidates = positional[position:position + 1]
+    if not candidates:
+        return None
+    return AppScope(function, facts, candidates[0].name.value, function)
+
+
+def _project_function(project, facts: ModuleFacts, func: cst.BaseExpression):
+    """(the module-level function ``func`` names, the facts of its module), or None."""
+    if isinstance(func, cst.Name) and func.value in facts.functions:
+        return facts.functions[func.value], facts
+    qualified = facts.qualify(func) or ""
+    module, _, name = qualified.rpartition(".")
+    path = project.find_module(module) if module else None
+    if path is None or path == facts.file.path or is_test_path(path):
+        return None
+    try:
+        other = facts_or_imports(project, project.python[path])
+        found = [s for s in other.file.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+    except ParseError:
+        return None
+    return (found[-1], other) if found else None
+
+
 def _instances_by_module(project, classes: set[str]) -> dict[str, set[str]]:
     """module path -> names of module-level instances of ``classes`` there."""
     key = "_h2xx_instances_" + ",".join(sorted(classes))
@@ -499,20 +590,19 @@ def _resolves_to_instance(project, facts: ModuleFacts, node: cst.BaseExpression,
 
 
 def app_uses_extension(project, app: AppObject, classes: set[str]) -> bool:
-    """``Ext(app)`` / ``Ext(app=app)`` or ``ext.init_app(app)`` where the app is built."""
-    facts = project.facts_for(app.file.path)
-    if facts is None:
-        return False
-    for call in calls_in(app_scope(app)):
-        args = [a for a in call.args if a.keyword is None or a.keyword.value == "app"]
-        passes_app = any(isinstance(a.value, cst.Name) and a.value.value == app.name for a in args[:1])
-        if not passes_app:
-            continue
-        if call_name(facts, call.func) in classes:
-            return True
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" \
-                and _resolves_to_instance(project, facts, call.func.value, classes):
-            return True
+    """``Ext(app)`` / ``Ext(app=app)`` or ``ext.init_app(app)`` where the app is
+    built or in a function it is handed to (``app_scopes``)."""
+    for scope in app_scopes(project, app):
+        for call in scope.calls:
+            args = [a for a in call.args if a.keyword is None or a.keyword.value == "app"]
+            passes_app = any(isinstance(a.value, cst.Name) and a.value.value == scope.name for a in args[:1])
+            if not passes_app:
+                continue
+            if call_name(scope.facts, call.func) in classes:
+                return True
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" \
+                    and _resolves_to_instance(project, scope.facts, call.func.value, classes):
+                return True
     return False
 
 

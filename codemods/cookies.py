@@ -13,11 +13,11 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports, insert_after_statement, replace_nodes
 from hardener.models import Confidence, Fix, Safety, Severity
-from hardener.project import AppObject, ConfigClass, ConfigSetting, is_test_path, literal_value
+from hardener.project import AppObject, ConfigClass, ConfigLoad, ConfigSetting, ModuleFacts, is_test_path, literal_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import keyword
-from ._webapp import insert_in_scope, production_apps
+from ._webapp import app_scopes, insert_in_scope, production_apps
 
 SECURE_VALUES = {
     "SESSION_COOKIE_SECURE": "True",
@@ -58,11 +58,22 @@ def _uses_flask_login(project) -> bool:
     return any(b"flask_login" in f.data for p, f in project.python.items() if not is_test_path(p))
 
 
-def _app_loads(project, app: AppObject):
-    facts = project.facts_for(app.file.path)
-    if facts is None:
-        return []
-    return [load for load in facts.loads if load.owner == app.name and load.scope is app.factory]
+def _app_loads(project, app: AppObject) -> list[tuple[ModuleFacts, ConfigLoad]]:
+    """The configuration loads of the app's own code (where it is built and in
+    the functions it is handed to), each with the facts of its module."""
+    return [(scope.facts, load) for scope in app_scopes(project, app) for load in scope.facts.loads
+            if load.owner == scope.name and load.scope is scope.function]
+
+
+def _app_settings(project, app: AppObject) -> dict[str, ConfigSetting]:
+    """key -> the setting the app's own code makes (where it is built first,
+    then in the functions it is handed to)."""
+    out: dict[str, ConfigSetting] = {}
+    for scope in app_scopes(project, app):
+        for setting in scope.facts.settings:
+            if setting.owner == scope.name and setting.scope is scope.function and setting.kind != "run":
+                out.setdefault(setting.key, setting)
+    return out
 
 
 class Target:
@@ -97,11 +108,9 @@ def _root_classes(classes: list[ConfigClass]) -> list[ConfigClass]:
 
 
 def config_targets(project, app: AppObject) -> list[Target]:
-    facts = project.facts_for(app.file.path)
-    app_settings = {s.key: s for s in facts.settings
-                    if s.owner == app.name and s.scope is app.factory and s.kind != "run"} if facts else {}
+    app_settings = _app_settings(project, app)
     loaded_classes, loaded_modules = [], []
-    for load in _app_loads(project, app):
+    for facts, load in _app_loads(project, app):
         for target in project._load_targets(facts, load):
             if isinstance(target, ConfigClass) and not target.testing:
                 loaded_classes.append(target)
@@ -128,15 +137,17 @@ def config_targets(project, app: AppObject) -> list[Target]:
         targets.append(Target("module", other.file, None, settings))
     if targets:
         return targets
-    items = [s for s in app_settings.values() if s.kind == "item"]
-    updates = [s for s in app_settings.values() if s.kind == "update"]
+    # new keys go where the app's code already sets some: in the first of its scopes that does
+    first = next(iter(app_settings.values()), None)
+    updates = [s for s in app_settings.values() if s.kind == "update" and first.file is s.file and first.scope is s.scope]
+    items = [s for s in app_settings.values() if s.kind == "item" and first.file is s.file and first.scope is s.scope]
     if updates and isinstance(updates[-1].node, cst.Arg):
-        call = _enclosing_call(app.file.module, updates[-1].node)
+        call = _enclosing_call(updates[-1].file.module, updates[-1].node)
         if call is not None:
-            return [Target("update", app.file, call, app_settings, app.name)]
+            return [Target("update", updates[-1].file, call, app_settings, updates[-1].owner)]
     if items:
-        last = max(items, key=lambda s: app.file.position(s.statement).start.line)
-        return [Target("item", app.file, last.statement, app_settings, app.name)]
+        last = max(items, key=lambda s: s.file.position(s.statement).start.line)
+        return [Target("item", last.file, last.statement, app_settings, last.owner)]
     target = Target("new", app.file, None, app_settings, app.name)
     target.unresolved_loads = bool(_app_loads(project, app))
     return [target]
@@ -209,7 +220,8 @@ def write_settings(module: cst.Module, target: Target, app: AppObject, values: d
 
         return module.visit(U())
     quote = _quote_of(module, target.node)
-    new = [cst.parse_statement(f"{app.name}.config[{quote}{k}{quote}] = {v}\n") for k, v in values.items()]
+    name = target.owner if target.kind == "item" else app.name  # the app's name where the item is set
+    new = [cst.parse_statement(f"{name}.config[{quote}{k}{quote}] = {v}\n") for k, v in values.items()]
     if target.kind == "item":
         anchor = target.node
 

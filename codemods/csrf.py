@@ -16,7 +16,7 @@ from hardener.source import parse_unvalidated
 
 from ._flaskapi import all_views, import_spec
 from ._webapp import (
-    CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_uses_extension, inline_blocks, js_posts,
+    CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_scopes, app_uses_extension, inline_blocks, js_posts,
     patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,
     SCRIPT_TAG, STATIC_URL, attributes, static_dir_for,
 )
@@ -108,26 +108,25 @@ def _add_decorator(module: cst.Module, func_name: str, decorator: str) -> cst.Mo
 
 def _extension_module(project, app: AppObject) -> tuple[str, str, int] | None:
     """Where the factory's other extensions live: (path, module text, relative level)
-    of a project module whose module-level instances the factory calls ``init_app`` on."""
-    facts = project.facts_for(app.file.path)
-    if facts is None or app.factory is None:
+    of a project module whose module-level instances the factory (or a function
+    it hands the app to) calls ``init_app`` on."""
+    if app.factory is None:
         return None
-    from ._flaskapi import calls_in
-
-    for call in calls_in(app.factory):
-        if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app"):
-            continue
-        qualified = facts.qualify(call.func.value) or ""
-        module, _, name = qualified.rpartition(".")
-        path = project.find_module(module) if module else None
-        if path is None or path == app.file.path:
-            continue
-        other = project.facts_for(path)
-        if other is None:
-            continue
-        if name in {n for n, _c, _s in _all_instances(other)}:
-            text, level = import_spec(project, app.file.path, path)
-            return path, text, level
+    for scope in app_scopes(project, app):
+        for call in scope.calls:
+            if not (isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app"):
+                continue
+            qualified = scope.facts.qualify(call.func.value) or ""
+            module, _, name = qualified.rpartition(".")
+            path = project.find_module(module) if module else None
+            if path is None or path == app.file.path:
+                continue
+            other = project.facts_for(path)
+            if other is None:
+                continue
+            if name in {n for n, _c, _s in _all_instances(other)}:
+                text, level = import_spec(project, app.file.path, path)
+                return path, text, level
     return None
 
 

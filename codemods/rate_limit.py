@@ -16,6 +16,7 @@ from hardener.project import dotted_name, is_test_path, module_name_for
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import View, all_views, calls_in, call_name, flask_apps, import_spec, keyword, module_level_instances
+from ._webapp import app_scopes
 
 LIMIT = "5 per minute"
 LIMITER_CLASSES = {"flask_limiter.Limiter", "flask_limiter.extension.Limiter", "flask_limiter._extension.Limiter"}
@@ -146,21 +147,20 @@ def _plan(project, view: View) -> _Plan | str:
 
 
 def _extensions_module(project, app) -> str | None:
-    """The module the app's extensions come from: ``from x.extensions import db`` + ``db.init_app(app)``."""
-    facts = project.facts_for(app.file.path)
-    if facts is None:
-        return None
-    for call in calls_in(app.factory if app.factory is not None else app.file.module):
-        if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" and call.args \
-                and dotted_name(call.args[0].value) == app.name:
-            obj = dotted_name(call.func.value) or ""
-            qualified = facts.imports.get(obj.split(".")[0])
-            if not qualified:
-                continue
-            module = qualified.rpartition(".")[0]
-            path = project.find_module(module) if module else None
-            if path is not None and path != app.file.path and not is_test_path(path):
-                return path
+    """The module the app's extensions come from: ``from x.extensions import db`` + ``db.init_app(app)``
+    (where the app is built or in a function it is handed to)."""
+    for scope in app_scopes(project, app):
+        for call in scope.calls:
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" and call.args \
+                    and dotted_name(call.args[0].value) == scope.name:
+                obj = dotted_name(call.func.value) or ""
+                qualified = scope.facts.imports.get(obj.split(".")[0])
+                if not qualified:
+                    continue
+                module = qualified.rpartition(".")[0]
+                path = project.find_module(module) if module else None
+                if path is not None and path != app.file.path and not is_test_path(path):
+                    return path
     return None
 
 

@@ -23,6 +23,8 @@ from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
+from ._webapp import app_scopes
+
 SECRET_KEYS = ("SECRET_KEY", "JWT_SECRET_KEY", "WTF_CSRF_SECRET_KEY", "SECURITY_PASSWORD_SALT")
 CREDENTIAL_NAME = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_KEY|AUTH_TOKEN|ACCESS_TOKEN|API_TOKEN|_TOKEN$|SECRET|PRIVATE_KEY)",
@@ -434,20 +436,20 @@ class HardcodedCredential(Rule):
 
 def app_has_secret_key(project, app) -> bool:
     """Whether ``app`` gets a SECRET_KEY from somewhere we can see (or cannot rule out)."""
-    facts = project.facts_for(app.file.path)
-    if facts is None:
+    if project.facts_for(app.file.path) is None:
         return True
-    for setting in facts.settings:
-        if setting.key == "SECRET_KEY" and setting.owner == app.name:
-            return True
-    for load in facts.loads:
-        if load.owner != app.name:
-            continue
-        if load.method in ("from_prefixed_env", "from_envvar", "from_pyfile", "from_file", "from_mapping"):
-            return True  # the key may well come from there
-        if load.method == "from_object":
-            return any(c.lookup("SECRET_KEY") is not None for c in project.loaded_config_classes()) or bool(
-                project.loaded_config_modules()) or project.unresolved_loads
+    for scope in app_scopes(project, app):  # where the app is built, and the functions it is handed to
+        for setting in scope.facts.settings:
+            if setting.key == "SECRET_KEY" and setting.owner == scope.name:
+                return True
+        for load in scope.facts.loads:
+            if load.owner != scope.name:
+                continue
+            if load.method in ("from_prefixed_env", "from_envvar", "from_pyfile", "from_file", "from_mapping"):
+                return True  # the key may well come from there
+            if load.method == "from_object":
+                return any(c.lookup("SECRET_KEY") is not None for c in project.loaded_config_classes()) or bool(
+                    project.loaded_config_modules()) or project.unresolved_loads
     return False
 
 

@@ -12,9 +12,9 @@ from hardener.project import AppObject, dotted_name, string_value
 from hardener.rules import Example, Rule, register
 from hardener.source import parse_unvalidated
 
-from ._flaskapi import all_views, calls_in
+from ._flaskapi import all_views
 from ._webapp import (
-    TALISMAN_CLASSES, add_nonces, app_scope, app_uses_extension, collect_assets, csp_policy, inline_blocks,
+    TALISMAN_CLASSES, add_nonces, app_scopes, app_uses_extension, collect_assets, csp_policy, inline_blocks,
     bound_names, insert_in_scope, production_apps, unique_name,
 )
 
@@ -85,26 +85,34 @@ def _after_app_request_hooks(project) -> dict[tuple[str, str], list[cst.Function
 
 
 def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
-    """Functions registered with ``@app.after_request`` (or ``app.after_request(f)``) where the app is built,
-    and ``@bp.after_app_request`` anywhere."""
-    hooks = []
-    scope = app_scope(app)
-    by_name: dict[str, cst.FunctionDef] = {}
+    """Functions registered with ``@app.after_request`` (or ``app.after_request(f)``) where the app is built
+    or in a function it is handed to, and ``@bp.after_app_request`` anywhere."""
+    hooks: list[cst.FunctionDef] = []
+    seen: set[int] = set()
 
-    class V(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-            by_name.setdefault(node.name.value, node)
-            for d in node.decorators:
-                name = dotted_name(d.decorator) or ""
-                if name == f"{app.name}.after_request":
-                    hooks.append(node)
+    def add(function: cst.FunctionDef) -> None:
+        if id(function) not in seen:
+            seen.add(id(function))
+            hooks.append(function)
 
-    scope.visit(V())
-    for call in calls_in(scope):
-        if dotted_name(call.func) == f"{app.name}.after_request" and call.args:
-            target = dotted_name(call.args[0].value)
-            if target in by_name:
-                hooks.append(by_name[target])
+    for scope in app_scopes(project, app):
+        by_name: dict[str, cst.FunctionDef] = {}
+        decorator = f"{scope.name}.after_request"
+
+        class V(cst.CSTVisitor):
+            def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+                by_name.setdefault(node.name.value, node)
+                for d in node.decorators:
+                    if dotted_name(d.decorator) == decorator:
+                        add(node)
+
+        scope.node.visit(V())
+        for call in scope.calls:
+            if dotted_name(call.func) == decorator and call.args:
+                target = dotted_name(call.args[0].value) or ""
+                function = by_name.get(target) or scope.facts.functions.get(target)
+                if function is not None:
+                    add(function)
     app_hooks = _after_app_request_hooks(project)
     for blueprint in project.blueprints:
         hooks += app_hooks.get((blueprint.file.path, f"{blueprint.name}.after_app_request"), [])

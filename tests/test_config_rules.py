@@ -223,6 +223,71 @@ def test_an_app_with_talisman_and_csrfprotect_has_no_findings(tmp_path):
     assert [f for f in findings(root, "H201", "H211")] == []
 
 
+def test_extensions_set_up_in_functions_the_factory_hands_the_app_to_count(tmp_path):
+    # the cookiecutter-flask shape: create_app() calls register_extensions(app), which calls init_app
+    root = write_tree(tmp_path / "p", {
+        "app/__init__.py": "",
+        "app/extensions.py": "from flask_wtf.csrf import CSRFProtect\nfrom flask_talisman import Talisman\n\n"
+                             "csrf_protect = CSRFProtect()\ntalisman = Talisman()\n",
+        "app/security.py": "from app.extensions import talisman\n\n\n"
+                           "def init_security(flask_app, strict=True):\n    talisman.init_app(flask_app)\n",
+        "app/app.py": "import os\nfrom flask import Flask\nfrom app import views\nfrom app.extensions import csrf_protect\n"
+                      "from app.security import init_security\n\n\n"
+                      "def create_app():\n    app = Flask(__name__)\n    app.config['SECRET_KEY'] = os.environ['SECRET_KEY']\n"
+                      "    register_extensions(app)\n    app.register_blueprint(views.bp)\n    return app\n\n\n"
+                      "def register_extensions(app):\n    csrf_protect.init_app(app)\n    init_security(strict=False, flask_app=app)\n",
+        "app/views.py": "from flask import Blueprint, request, session\nbp = Blueprint('v', __name__)\n\n"
+                        "@bp.route('/x', methods=['POST'])\ndef x():\n    session['a'] = request.form['a']\n    return 'ok'\n",
+    })
+    assert findings(root, "H201", "H211") == []
+    # handed over under another name, or not at all: the app is unprotected again
+    (root / "app/app.py").write_text((root / "app/app.py").read_text().replace(
+        "csrf_protect.init_app(app)", "csrf_protect.init_app(other)").replace("flask_app=app", "flask_app=None"))
+    assert sorted(f.code for f in findings(root, "H201", "H211")) == ["H201", "H211"]
+
+
+def test_an_extension_created_in_a_module_level_if_or_try_counts(tmp_path):
+    # calibre-web: the extension is optional, created in an `if` at module level
+    root = write_tree(tmp_path / "p", {
+        "web.py": "from flask import Flask, request, session\ntry:\n    from flask_wtf.csrf import CSRFProtect\n"
+                  "    present = True\nexcept ImportError:\n    present = False\n\napp = Flask(__name__)\n"
+                  "if present:\n    csrf = CSRFProtect()\nelse:\n    csrf = None\n\n\n"
+                  "def create_app():\n    if csrf:\n        csrf.init_app(app)\n    return app\n\n\n"
+                  "@app.route('/x', methods=['POST'])\ndef x():\n    session['a'] = request.form['a']\n    return 'ok'\n",
+    })
+    assert findings(root, "H201") == []
+
+
+def test_settings_and_hooks_in_a_helper_module_are_where_fixes_go(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "shop/__init__.py": "from flask import Flask\nfrom .setup import configure\n\n\ndef create_app():\n"
+                            "    app = Flask(__name__)\n    configure(application=app)\n    return app\n",
+        "shop/setup.py": "import os\n\n\ndef configure(application):\n    application.config.update(\n"
+                         "        SECRET_KEY=os.environ['SECRET_KEY'],\n        SESSION_COOKIE_HTTPONLY=True,\n    )\n"
+                         "    _headers(application)\n    application.add_url_rule('/', 'home', lambda: 'home')\n\n\n"
+                         "def _headers(target):\n    @target.after_request\n    def secure(response):\n"
+                         "        response.headers['X-Frame-Options'] = 'DENY'\n        return response\n",
+        "shop/templates/form.html": FORM,
+    })
+    got = {f.code: f.message for f in findings(root, "H211", "H221")}
+    assert "`secure` sets X-Frame-Options" in got["H211"]
+    assert "`application.config.update(...)`" in got["H221"] and "SESSION_COOKIE_HTTPONLY" not in got["H221"]
+    files = apply(root, "H211", "H221")
+    assert "SESSION_COOKIE_SECURE=True" in files["shop/setup.py"]
+    assert 'response.headers.setdefault("X-Content-Type-Options", "nosniff")' in files["shop/setup.py"]
+    assert files["shop/__init__.py"] == "from flask import Flask\nfrom .setup import configure\n\n\ndef create_app():\n" \
+                                        "    app = Flask(__name__)\n    configure(application=app)\n    return app\n"
+    out = run(root, """
+        import json
+        from shop import create_app
+        app = create_app()
+        response = app.test_client().get("/")
+        print(json.dumps([response.status_code, app.config["SESSION_COOKIE_SECURE"],
+                          response.headers["X-Content-Type-Options"], response.headers["X-Frame-Options"]]))
+        """, SECRET_KEY="k")
+    assert out == [200, True, "nosniff", "DENY"]
+
+
 # --------------------------------------------------------------------------- Flask-WTF macros and templates
 
 
