@@ -16,10 +16,11 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, Safety, Severity
-from hardener.project import is_test_path, string_value
+from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
+from hardener.source import ParseError
 
-from ._flaskapi import call_name, facts_or_imports
+from ._flaskapi import call_name, calls_in, facts_or_imports
 from ._flow import (REQUEST_SOURCES, LazyParents, assignment_of, callee_name, enclosing, formatted,
                     request_names, rewrite, string_literal, tainted_names, uses)
 
@@ -141,6 +142,93 @@ def _column_lengths(project) -> dict[str, int]:
         module.visit(V())
     project.__dict__["_password_columns"] = out
     return out
+
+
+class _HashingSetters(cst.CSTVisitor):
+    """Password attributes of the module's classes whose setter hashes what it
+    is given: ``@password.setter`` (a property or SQLAlchemy hybrid property),
+    ``password = property(get, set)`` (also as a ``synonym``'s descriptor) or a
+    sqlalchemy-utils ``PasswordType`` column. Password columns declared
+    without such a setter are ``plain``."""
+
+    def __init__(self):
+        self.hashing: set[str] = set()
+        self.plain: set[str] = set()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        methods = {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+        hashing, declared = set(), set()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                for d in stmt.decorators:
+                    owner, _, attr = (dotted_name(d.decorator) or "").rpartition(".")
+                    if attr == "setter" and PLAIN.match(owner) and _hashes(stmt):
+                        hashing.add(owner)
+            elif isinstance(stmt, cst.SimpleStatementLine):
+                for small in stmt.body:
+                    target = small.targets[0].target if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                        else small.target if isinstance(small, cst.AnnAssign) and small.value is not None else None
+                    if not isinstance(target, cst.Name) or not PLAIN.match(target.value):
+                        continue
+                    if _setter_hashes(small.value, methods):
+                        hashing.add(target.value)
+                    elif isinstance(small.value, cst.Call) and callee_name(small.value) in ("Column", "mapped_column"):
+                        declared.add(target.value)
+        self.hashing |= hashing
+        self.plain |= declared - hashing
+
+
+def _hashes(node: cst.CSTNode) -> bool:
+    """Whether a hashing call is made anywhere in ``node``."""
+    return any(_is_hashing_call(call) for call in calls_in(node))
+
+
+def _setter_hashes(value: cst.BaseExpression, methods: dict[str, cst.FunctionDef]) -> bool:
+    for call in [value, *calls_in(value)] if isinstance(value, cst.Call) else ():
+        name = callee_name(call)
+        if name == "PasswordType":
+            return True
+        if name != "property":
+            continue
+        positional = [a for a in call.args if a.keyword is None]
+        setter = next((a.value for a in call.args if a.keyword is not None and a.keyword.value == "fset"),
+                      positional[1].value if len(positional) > 1 else None)
+        if isinstance(setter, cst.Name) and setter.value in methods and _hashes(methods[setter.value]):
+            return True
+        if isinstance(setter, cst.Lambda) and _hashes(setter):
+            return True
+    return False
+
+
+def _hashing_attributes(project) -> set[str]:
+    """Password attribute names whose setter hashes, in the project's classes
+    (and no other class has a plain column of that name: an assignment could
+    then be to either)."""
+    cache = project.__dict__.get("_hashing_setters")
+    if cache is None:
+        visitor = _HashingSetters()
+        for path, file in project.python.items():
+            data = file.data
+            if is_test_path(path) or not (b"setter" in data or b"property" in data or b"Column" in data) \
+                    or not _may_name_passwords(data):
+                continue
+            try:
+                file.module.visit(visitor)
+            except ParseError:
+                continue
+        cache = project.__dict__["_hashing_setters"] = visitor.hashing - visitor.plain
+    return cache
+
+
+def _through_hashing_setter(site: Site, names: set[str]) -> bool:
+    """A store of the password as typed into an attribute whose setter hashes it
+    (``user.password = form.password.data``, ``User(password=...)``, which sets
+    the attribute): the setter does the hashing."""
+    if site.kind != "store" or site.attr not in names:
+        return False
+    node = site.node
+    return isinstance(node, cst.Arg) or isinstance(node, cst.Assign) and isinstance(node.targets[0].target, cst.Attribute)
 
 
 def _method_for(project, sites: list[Site]) -> tuple[str | None, str | None]:
@@ -632,6 +720,9 @@ def _sites(project, code: str) -> list[Site]:
         except Exception:
             continue
         out += file.memo(f"{code} sites", lambda file=file: _module_sites(project, file, code))
+    if code == "H501" and out:
+        hashing = _hashing_attributes(project)
+        out = [site for site in out if not _through_hashing_setter(site, hashing)]
     cache[code] = out
     return out
 

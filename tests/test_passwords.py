@@ -98,6 +98,38 @@ def test_store_without_any_check_site_is_not_fixed(tmp_path):
     assert found.fix is None and "could not find where passwords are checked" in found.message
 
 
+HASHING_MODELS = {
+    # the property setter of Flasky and of many tutorials
+    "models.py": "from werkzeug.security import generate_password_hash\nfrom .db import db\n\n\n"
+                 "class User(db.Model):\n    password_hash = db.Column(db.String(256))\n\n"
+                 "    @property\n    def password(self):\n        raise AttributeError('write-only')\n\n"
+                 "    @password.setter\n    def password(self, password):\n"
+                 "        self.password_hash = generate_password_hash(password)\n",
+    # FlaskBB's: a synonym whose descriptor is property(get, set)
+    "forum.py": "from werkzeug.security import generate_password_hash\nfrom .db import db\n\n\n"
+                "class Member(db.Model):\n    _pwd = db.Column('pwd', db.String(256))\n\n"
+                "    def _get(self):\n        return self._pwd\n\n"
+                "    def _set(self, value):\n        self._pwd = generate_password_hash(value)\n\n"
+                "    pwd = db.synonym('_pwd', descriptor=property(_get, _set))\n",
+    "app.py": "from flask import Flask, request\nfrom .models import User\nfrom .forum import Member\n"
+              "app = Flask(__name__)\n\n@app.post('/r')\ndef r():\n    user = User(password=request.form['p'])\n"
+              "    member = Member(name='x')\n    member.pwd = request.form['p']\n    user.password = request.form['p']\n"
+              "    return 'ok'\n",
+}
+
+
+def test_attributes_whose_setter_hashes_are_not_plaintext(tmp_path):
+    assert findings(project(tmp_path / "a", HASHING_MODELS), "H501") == []
+    # a second model with a plain password column: `user.password = ...` could be either
+    plain = dict(HASHING_MODELS, **{"legacy.py": "from .db import db\n\n\nclass Legacy(db.Model):\n"
+                                                  "    password = db.Column(db.String(64))\n"})
+    assert [f.line for f in findings(project(tmp_path / "b", plain), "H501")] == [8, 11]
+    # a setter that stores what it is given
+    stored = dict(HASHING_MODELS, **{"forum.py": HASHING_MODELS["forum.py"].replace(
+        "generate_password_hash(value)", "value")})
+    assert [f.line for f in findings(project(tmp_path / "c", stored), "H501")] == [10]
+
+
 def test_compare_with_request_value(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    u = User(password=request.form['password'])\n    return 'ok'\n"
