@@ -37,17 +37,30 @@ def _is_broad(node: cst.BaseExpression | None) -> bool:
 def _leaking_uses(scope: cst.CSTNode, var: str | None, facts, *, returns: bool = True) -> list[cst.CSTNode]:
     """Response arguments (and, with ``returns``, returned values: the scope is
     a view or an error handler) inside ``scope`` that contain the exception
-    ``var`` (other than its HTTP status attributes) or a traceback."""
+    ``var`` (other than its HTTP status attributes) or a traceback: the first
+    such use in each outermost response call or return."""
     out = []
 
     class V(cst.CSTVisitor):
         def __init__(self):
             self.depth = 0
             self.skipped: list[cst.Call] = []
+            self.outer: cst.CSTNode | None = None  # the outermost response call or return we are in
+            self.reported: set[int] = set()
+
+        def enter(self, node) -> None:
+            if not self.depth:
+                self.outer = node
+            self.depth += 1
+
+        def use(self, node) -> None:
+            if id(self.outer) not in self.reported:
+                self.reported.add(id(self.outer))
+                out.append(node)
 
         def visit_Return(self, node):
             if returns:
-                self.depth += 1
+                self.enter(node)
 
         def leave_Return(self, node):
             if returns:
@@ -63,9 +76,9 @@ def _leaking_uses(scope: cst.CSTNode, var: str | None, facts, *, returns: bool =
                 self.skipped.append(node)
                 return False
             if name.rsplit(".", 1)[-1] in RESPONSE_CALLS:
-                self.depth += 1
+                self.enter(node)
             if name in TRACEBACK_CALLS and self.depth:
-                out.append(node)
+                self.use(node)
 
         def leave_Call(self, node):
             if self.skipped and self.skipped[-1] is node:
@@ -81,7 +94,7 @@ def _leaking_uses(scope: cst.CSTNode, var: str | None, facts, *, returns: bool =
 
         def visit_Name(self, node):
             if self.depth and var is not None and node.value == var:
-                out.append(node)
+                self.use(node)
 
         def visit_FunctionDef(self, node):
             return node is scope  # nested functions have their own scope

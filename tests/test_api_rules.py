@@ -228,3 +228,17 @@ def test_python_jose_decode_is_checked_too(tmp_path):
     })
     [finding] = findings(root, "H532")
     assert finding.fix is not None
+
+
+# --------------------------------------------------------------------------- H542
+
+
+def test_an_exception_used_twice_in_one_response_is_one_finding(tmp_path):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, jsonify\napp = Flask(__name__)\n\n@app.post('/x')\ndef x():\n    try:\n"
+                  "        work()\n    except Exception as e:\n"
+                  "        return jsonify(msg='failed: {}'.format(e.orig if hasattr(e, 'orig') else e)), 500\n"
+                  "    try:\n        work()\n    except Exception as e:\n"
+                  "        return jsonify(msg=str(e)), 500\n    return 'ok'\n",
+    })
+    assert [(f.line, f.column) for f in findings(root, "H542")] == [(9, 48), (13, 32)]
