@@ -493,8 +493,12 @@ class MarkupFormattedString(Rule):
 EXPRESSION = re.compile(r"\{\{-?(.*?)-?\}\}", re.S)
 SAFE_FILTER = re.compile(r"\|\s*safe\b")
 AUTOESCAPE_OFF = re.compile(r"\{%-?\s*autoescape\s+false\s*-?%\}(.*?)(?:\{%-?\s*endautoescape\s*-?%\}|\Z)", re.S | re.I)
-HARMLESS_FILTERS = re.compile(r"\|\s*(tojson|escape|e|forceescape|urlize|striptags|int|float|length|count)\b")
-HARMLESS_EXPR = re.compile(r"""^\s*(["'][^"']*["']|csrf_token\(\)|url_for\(.*\)|[\d.]+)\s*$""", re.S)
+# Filters that escape, strip or sanitize what they are given (by name: `clean_html`, `sanitize`, `bleach`...).
+HARMLESS_FILTERS = re.compile(r"\|\s*(?:(?:tojson|escape|e|forceescape|urlize|striptags|int|float|length|count)\b"
+                              r"|\w*(?:clean|saniti[sz]|bleach|nh3|purif)\w*)")
+# Constants: a string, a number, the translation of a string (`_('<b>Note</b>')`), csrf_token(), url_for(...).
+HARMLESS_EXPR = re.compile(r"""^\s*(["'][^"']*["']|(?:_|gettext|lazy_gettext)\(\s*(?:"[^"]*"|'[^']*')\s*\)"""
+                           r"""|csrf_token\(\)|url_for\(.*\)|[\d.]+)\s*$""", re.S)
 
 
 def _risky(expr: str) -> bool:
@@ -510,8 +514,10 @@ class TemplateSafeFilter(Rule):
     ## What it does
     Finds `{{ value|safe }}` and `{% autoescape false %}` blocks that print
     variables in Jinja templates. The finding points at the template and
-    line. Constants, `csrf_token()`, `url_for(...)` and values that pass
-    through `tojson`/`escape` first are not reported.
+    line. Constants (also translated ones: `_('<b>Note</b>')`), `csrf_token()`,
+    `url_for(...)` and values that pass through `tojson`/`escape` or a
+    filter named as a sanitizer (`clean_html`, `sanitize`, `bleach`) first
+    are not reported.
 
     ## Why is this bad?
     Both switch off Jinja's HTML escaping. When the value comes from a user

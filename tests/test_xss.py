@@ -86,6 +86,11 @@ def test_autoescape_on_the_import_alias(tmp_path):
     ("{{ request.args.get('q')|safe }}", 1),
     ("{{ data|tojson|safe }}", 0),
     ("{{ 'x'|safe }}", 0),
+    ("{{ _('Example: <code>Out of stock</code>')|safe }}", 0),
+    ("{{ _('Book %(n)s', n=entry.series)|safe }}", 1),
+    ("{{ _(entry.title)|safe }}", 1),
+    ("{{ entry.comments|clean_html|safe }}", 0),
+    ("{{ entry.comments|safe|clean_html }}", 1),
     ("{% autoescape false %}{{ user.bio }}{% endautoescape %}", 1),
     ("{% autoescape true %}{{ user.bio }}{% endautoescape %}", 0),
 ])
