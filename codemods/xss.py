@@ -5,6 +5,7 @@ jinja-autoescape-disabled, H315 html-built-in-view."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import keyword
 import re
 
@@ -496,15 +497,55 @@ AUTOESCAPE_OFF = re.compile(r"\{%-?\s*autoescape\s+false\s*-?%\}(.*?)(?:\{%-?\s*
 # Filters that escape, strip or sanitize what they are given (by name: `clean_html`, `sanitize`, `bleach`...).
 HARMLESS_FILTERS = re.compile(r"\|\s*(?:(?:tojson|escape|e|forceescape|urlize|striptags|int|float|length|count)\b"
                               r"|\w*(?:clean|saniti[sz]|bleach|nh3|purif)\w*)")
-# Constants: a string, a number, the translation of a string (`_('<b>Note</b>')`), csrf_token(), url_for(...).
-HARMLESS_EXPR = re.compile(r"""^\s*(["'][^"']*["']|(?:_|gettext|lazy_gettext)\(\s*(?:"[^"]*"|'[^']*')\s*\)"""
-                           r"""|csrf_token\(\)|url_for\(.*\)|[\d.]+)\s*$""", re.S)
+TRANSLATIONS = {"_", "gettext", "lazy_gettext", "pgettext"}
 
 
 def _risky(expr: str) -> bool:
     if HARMLESS_FILTERS.search(expr):
         return False
-    return not HARMLESS_EXPR.match(expr)
+    return not _constant(expr)
+
+
+@functools.lru_cache(maxsize=None)
+def _jinja():
+    from jinja2 import Environment
+
+    return Environment()
+
+
+def _constant(expr: str) -> bool:
+    """Whether a Jinja expression can print nothing but what the developers
+    wrote: a string or number, ``csrf_token()``, ``url_for(...)``, the
+    translation of a string (``_('<b>Note</b>')``, with arguments that are
+    such constants too), or a WTForms field rendering itself (``field(**kwargs)``,
+    ``form.name(...)``: WTForms escapes what it puts in)."""
+    from jinja2 import TemplateSyntaxError, nodes
+
+    try:
+        body = _jinja().parse("{{ " + expr + " }}").body
+    except TemplateSyntaxError:
+        return False
+    if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return False
+
+    def constant(node) -> bool:
+        if isinstance(node, nodes.Const):
+            return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
+        if isinstance(node, nodes.Concat):
+            return all(constant(n) for n in node.nodes)
+        if not isinstance(node, nodes.Call) or node.dyn_args is not None:
+            return False
+        callee = node.node
+        name = callee.name if isinstance(callee, nodes.Name) else None
+        if name in ("url_for", "csrf_token"):
+            return True
+        if name in TRANSLATIONS:
+            return node.dyn_kwargs is None and all(constant(a) for a in node.args) \
+                and all(constant(k.value) for k in node.kwargs)
+        return bool(name and name.endswith("field")) or isinstance(callee, nodes.Getattr) and \
+            isinstance(callee.node, nodes.Name) and callee.node.name == "form"
+
+    return constant(body[0].nodes[0])
 
 
 @register
@@ -515,9 +556,9 @@ class TemplateSafeFilter(Rule):
     Finds `{{ value|safe }}` and `{% autoescape false %}` blocks that print
     variables in Jinja templates. The finding points at the template and
     line. Constants (also translated ones: `_('<b>Note</b>')`), `csrf_token()`,
-    `url_for(...)` and values that pass through `tojson`/`escape` or a
-    filter named as a sanitizer (`clean_html`, `sanitize`, `bleach`) first
-    are not reported.
+    `url_for(...)`, WTForms fields rendering themselves (`field(**kwargs)`)
+    and values that pass through `tojson`/`escape` or a filter named as a
+    sanitizer (`clean_html`, `sanitize`, `bleach`) first are not reported.
 
     ## Why is this bad?
     Both switch off Jinja's HTML escaping. When the value comes from a user
