@@ -533,6 +533,8 @@ def _constant(expr: str) -> bool:
             return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
         if isinstance(node, nodes.Concat):
             return all(constant(n) for n in node.nodes)
+        if isinstance(node, nodes.Add):
+            return constant(node.left) and constant(node.right)
         if not isinstance(node, nodes.Call) or node.dyn_args is not None:
             return False
         callee = node.node
