@@ -27,6 +27,10 @@ from ._flow import (REQUEST_SOURCES, LazyParents, assignment_of, callee_name, en
 PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
+HASHED_WORD = re.compile(r"hash|crypt|digest", re.I)  # a value so named holds no password as typed
+# Credentials the app sends to another service (a proxy, a mail or database
+# server) are kept as they are: they are not the app's users' passwords.
+OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ection)?\b", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
@@ -341,7 +345,7 @@ class _PlainFinder(cst.CSTVisitor):
             if self._taint[id(func)].expr(node):
                 return True
         code = self.file.code_for(node)
-        return bool(re.search(r"pass|pwd", code, re.I)) and "hash" not in code.lower()
+        return bool(re.search(r"pass|pwd", code, re.I)) and not HASHED_WORD.search(code)
 
     def _statement(self, node):
         return enclosing(node, self.parents, (cst.SimpleStatementLine,))
@@ -349,7 +353,7 @@ class _PlainFinder(cst.CSTVisitor):
     # -- Model(password=...) and user.password = ...
     def visit_Call(self, node: cst.Call) -> None:
         name = callee_name(node)
-        if name[:1].isupper() and name not in ("Markup", "Response"):
+        if name[:1].isupper() and name not in ("Markup", "Response") and not OUTBOUND.search(name):
             for arg in node.args:
                 if arg.keyword is not None and PLAIN.match(arg.keyword.value) and self._plain_value(arg.value):
                     value = arg.value
@@ -366,7 +370,7 @@ class _PlainFinder(cst.CSTVisitor):
             return
         target = node.targets[0].target
         if isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "") \
-                and self._plain_value(node.value):
+                and not OUTBOUND.search(self.file.code_for(target.value)) and self._plain_value(node.value):
             value = node.value
             self.sites.append(Site("store", self.file, node, f"`{self.file.code_for(target)}` is set to the password "
                                    f"as typed", attr=_last_name(target),

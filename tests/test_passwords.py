@@ -130,6 +130,16 @@ def test_attributes_whose_setter_hashes_are_not_plaintext(tmp_path):
     assert [f.line for f in findings(project(tmp_path / "c", stored), "H501")] == [10]
 
 
+def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwords(tmp_path):
+    root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
+                             "@app.post('/r')\ndef r():\n    username, password = credentials(request.form['proxy'])\n"
+                             "    proxy = {'server': request.form['proxy']}\n    proxy['password'] = password\n"
+                             "    mailer = SMTPSettings(password=request.form['p'])\n"
+                             "    settings['password'] = form.password.encrypted_password\n"
+                             "    user = EmailUser(password=request.form['p'])\n    return 'ok'\n")
+    assert [f.line for f in findings(root, "H501")] == [10]
+
+
 def test_compare_with_request_value(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    u = User(password=request.form['password'])\n    return 'ok'\n"
