@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import types
 from dataclasses import dataclass, field
@@ -23,18 +24,63 @@ cstwalk.install()
 cstcodegen.install()
 
 
-class _LazyJinja:
-    """One shared jinja2 Environment, created on first use (keeps start-up fast)."""
+_UNKNOWN_TAG = re.compile(r"unknown tag '(\w+)'")
+# Jinja's own tags that are unknown out of place (an `endif` closing a `for`): errors as they are.
+_JINJA_OWN = frozenset({"else", "elif", "endfor", "endif", "endblock", "endmacro", "endcall", "endfilter", "endset",
+                        "endwith", "endautoescape", "endtrans", "pluralize", "endraw"})
 
-    _env = None
+
+class _LazyJinja:
+    """One shared jinja2 Environment, created on first use (keeps start-up fast).
+
+    Projects add tags of their own with Jinja extensions hardener cannot load
+    (CKAN's ``{% snippet %}``, ``{% asset %}``...): a template that uses such a
+    tag is parsed again with it read as a statement that prints nothing (its
+    ``end...`` tag too), so the rest of the template is still checked."""
+
+    _envs: dict = {}
 
     def parse(self, text: str):
-        if self._env is None:
+        import jinja2
+
+        extra: frozenset[str] = frozenset()
+        while True:
+            try:
+                return self._env(extra).parse(text)
+            except jinja2.TemplateSyntaxError as exc:
+                unknown = _UNKNOWN_TAG.search(exc.message or "")
+                if unknown is None or unknown.group(1) in extra or unknown.group(1) in _JINJA_OWN or len(extra) >= 20:
+                    raise
+                extra |= {unknown.group(1)}
+
+    def _env(self, extra: frozenset[str]):
+        env = self._envs.get(extra)
+        if env is None:
             import jinja2
 
             # Extensions commonly used in Flask templates, so their tags parse.
-            type(self)._env = jinja2.Environment(extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols", "jinja2.ext.i18n"])
-        return self._env.parse(text)
+            extensions: list = ["jinja2.ext.do", "jinja2.ext.loopcontrols", "jinja2.ext.i18n"]
+            if extra:
+                extensions.append(type("ProjectTags", (_project_tags_base(),), {"tags": set(extra)}))
+            env = self._envs[extra] = jinja2.Environment(extensions=extensions)
+        return env
+
+
+@functools.lru_cache(maxsize=None)
+def _project_tags_base():
+    import jinja2.ext
+    import jinja2.nodes
+
+    class ProjectTags(jinja2.ext.Extension):
+        """Tags of a project's own extensions: read, and taken to print nothing."""
+
+        def parse(self, parser):
+            token = next(parser.stream)
+            while parser.stream.current.type != "block_end":
+                next(parser.stream)
+            return jinja2.nodes.Output([], lineno=token.lineno)
+
+    return ProjectTags
 
 
 _JINJA = _LazyJinja()

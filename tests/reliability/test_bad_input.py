@@ -89,6 +89,22 @@ def test_invalid_jinja_template(tmp_path):
     _check(root, "templates/bad.html", "not valid jinja")
 
 
+def test_tags_of_the_projects_own_jinja_extensions_are_read(tmp_path):
+    # CKAN's templates: {% ckan_extends %}, {% snippet ... %}, a block tag with its end tag
+    from hardener.config import Config
+    from hardener.scanner import scan
+
+    root = _project(tmp_path, {"templates/page.html": "{% ckan_extends %}\n{% block main %}\n"
+                                                      "{% snippet 'x.html', user=user %}\n{% panel 'a' %}\n"
+                                                      "<p>{{ user.bio|safe }}</p>\n{% endpanel %}\n{% endblock %}\n",
+                               "templates/bad.html": "{% for x in y %}{% snippet 'x' %}{% endif %}\n"})
+    result = scan(root, Config(select=["H313"], cache=False))
+    assert [(f.path, f.line) for f in result.findings] == [("templates/page.html", 5)]
+    assert [(path, message.split(": ", 1)[1]) for path, message in result.errors] == [
+        ("templates/bad.html", "Encountered unknown tag 'endif'. Jinja was looking for the following tags: "
+                               "'endfor' or 'else'. The innermost block that needs to be closed is 'for'.")]
+
+
 def test_broken_pyproject(tmp_path):
     root = _project(tmp_path, {"pyproject.toml": "[project\nname = 'x'\n"})
     _check(root, "pyproject.toml", "not valid toml")
