@@ -149,19 +149,24 @@ def _column_lengths(project) -> dict[str, int]:
 
 
 class _HashingSetters(cst.CSTVisitor):
-    """Password attributes of the module's classes whose setter hashes what it
+    """Password attributes of the classes visited whose setter hashes what it
     is given: ``@password.setter`` (a property or SQLAlchemy hybrid property),
-    ``password = property(get, set)`` (also as a ``synonym``'s descriptor) or a
-    sqlalchemy-utils ``PasswordType`` column. Password columns declared
+    ``password = property(get, set)`` (also as a ``synonym``'s descriptor), a
+    sqlalchemy-utils ``PasswordType`` column, or a descriptor class of the
+    project whose ``__set__`` hashes. Password columns declared
     without such a setter are ``plain``."""
 
     def __init__(self):
         self.hashing: set[str] = set()
         self.plain: set[str] = set()
+        self.descriptors: set[str] = set()  # classes whose __set__ hashes
+        self.assigned: dict[str, set[str]] = {}  # attribute -> classes of the objects it is set to
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         methods = {s.name.value: s for s in body if isinstance(s, cst.FunctionDef)}
+        if "__set__" in methods and _hashes(methods["__set__"]):
+            self.descriptors.add(node.name.value)
         hashing, declared = set(), set()
         for stmt in body:
             if isinstance(stmt, cst.FunctionDef):
@@ -179,8 +184,16 @@ class _HashingSetters(cst.CSTVisitor):
                         hashing.add(target.value)
                     elif isinstance(small.value, cst.Call) and callee_name(small.value) in ("Column", "mapped_column"):
                         declared.add(target.value)
+                    elif isinstance(small.value, cst.Call):  # a descriptor, perhaps: see ``hashing_names``
+                        self.assigned.setdefault(target.value, set()).add(callee_name(small.value))
         self.hashing |= hashing
         self.plain |= declared - hashing
+
+    def hashing_names(self) -> set[str]:
+        """What every class visited says, with descriptors (``password =
+        PasswordProperty('password_hash')``, whose ``__set__`` hashes) resolved."""
+        through_descriptors = {name for name, classes in self.assigned.items() if classes & self.descriptors}
+        return (self.hashing | through_descriptors) - self.plain
 
 
 def _hashes(node: cst.CSTNode) -> bool:
@@ -214,24 +227,29 @@ def _hashing_attributes(project) -> set[str]:
         visitor = _HashingSetters()
         for path, file in project.python.items():
             data = file.data
-            if is_test_path(path) or not (b"setter" in data or b"property" in data or b"Column" in data) \
-                    or not _may_name_passwords(data):
+            if is_test_path(path) or not (b"setter" in data or b"roperty" in data or b"Column" in data
+                                          or b"__set__" in data) or not _may_name_passwords(data):
                 continue
             try:
                 file.module.visit(visitor)
             except ParseError:
                 continue
-        cache = project.__dict__["_hashing_setters"] = visitor.hashing - visitor.plain
+        cache = project.__dict__["_hashing_setters"] = visitor.hashing_names()
     return cache
 
 
 def _through_hashing_setter(site: Site, names: set[str]) -> bool:
     """A store of the password as typed into an attribute whose setter hashes it
     (``user.password = form.password.data``, ``User(password=...)``, which sets
-    the attribute): the setter does the hashing."""
+    the attribute): the setter does the hashing. What such an attribute is
+    compared with is not compared with a plaintext password either (what it
+    gives back is the hash, or an object that checks against it)."""
+    node = site.node
+    if isinstance(node, cst.Comparison):
+        sides = (node.left, node.comparisons[0].comparator)
+        return site.kind == "compare" and any(isinstance(x, cst.Attribute) and x.attr.value in names for x in sides)
     if site.kind != "store" or site.attr not in names:
         return False
-    node = site.node
     return isinstance(node, cst.Arg) or isinstance(node, cst.Assign) and isinstance(node.targets[0].target, cst.Attribute)
 
 

@@ -130,6 +130,23 @@ def test_attributes_whose_setter_hashes_are_not_plaintext(tmp_path):
     assert [f.line for f in findings(project(tmp_path / "c", stored), "H501")] == [10]
 
 
+def test_a_descriptor_that_hashes_and_what_it_is_compared_with(tmp_path):
+    # indico's PasswordProperty: __set__ stores a bcrypt hash, __get__ gives an object that checks against it
+    files = {
+        "util.py": "import bcrypt\n\n\nclass PasswordProperty:\n    def __init__(self, attr):\n        self.attr = attr\n\n"
+                   "    def __set__(self, instance, value):\n"
+                   "        setattr(instance, self.attr, bcrypt.hashpw(value.encode(), bcrypt.gensalt()).decode())\n",
+        "models.py": "from .util import PasswordProperty\nfrom .db import db\n\n\nclass Identity(db.Model):\n"
+                     "    password_hash = db.Column(db.String)\n    password = PasswordProperty('password_hash')\n",
+        "app.py": "from flask import Flask, request\nfrom .models import Identity\napp = Flask(__name__)\n\n"
+                  "@app.post('/r')\ndef r():\n    Identity(password=request.form['p'])\n    return 'ok'\n\n"
+                  "def check(identity, password):\n    return not identity.password != password\n",
+    }
+    assert findings(project(tmp_path / "a", files), "H501") == []
+    setter = files["util.py"].replace("bcrypt.hashpw(value.encode(), bcrypt.gensalt()).decode()", "value")
+    assert [f.line for f in findings(project(tmp_path / "b", dict(files, **{"util.py": setter})), "H501")] == [7, 11]
+
+
 def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwords(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    username, password = credentials(request.form['proxy'])\n"
