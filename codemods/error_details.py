@@ -179,7 +179,7 @@ class ExceptionDetailsInResponse(Rule):
             "import traceback\nfrom flask import Flask, jsonify\napp = Flask(__name__)\n@app.post('/pay')\ndef pay():\n"
             "    try:\n        charge()\n    except Exception as e:\n"
             "        return jsonify(error=f'payment failed: {e}', trace=traceback.format_exc()), 500\n",
-            None, findings=2,
+            None,  # one response: one finding, though it sends the message and the traceback
         ),
         Example(
             "from flask import Flask\napp = Flask(__name__)\napp.config['PROPAGATE_EXCEPTIONS'] = True\n"

@@ -156,6 +156,9 @@ class ModuleFacts:
     functions: dict[str, cst.FunctionDef] = field(default_factory=dict)
     module_dicts: dict[str, cst.Dict] = field(default_factory=dict)
     calls_load_dotenv: bool = False
+    # ``x = SomethingFlask(...)`` / ``SomethingBlueprint(...)``: an app or blueprint
+    # if the class is the project's own subclass of Flask's (``Project._link``)
+    app_candidates: list[tuple[AppObject, str]] = field(default_factory=list)
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         name = dotted_name(node)
@@ -165,6 +168,21 @@ class ModuleFacts:
         if head in self.imports:
             return self.imports[head] + ("." + rest if rest else "")
         return name
+
+
+# Subclasses of Flask and Blueprint other packages provide.
+_APP_CLASSES = {"apiflask.APIFlask": "flask", "apiflask.app.APIFlask": "flask", "apiflask.APIBlueprint": "blueprint",
+                "apiflask.blueprint.APIBlueprint": "blueprint", "flask_smorest.Blueprint": "blueprint",
+                "flask_smorest.blueprint.Blueprint": "blueprint"}
+
+
+def app_kind(qualified: str) -> str | None:
+    """"flask" or "blueprint" for the qualified name of Flask's app or blueprint class."""
+    if qualified in ("flask.Flask", "Flask") or qualified.endswith(".Flask") and qualified.startswith("flask"):
+        return "flask"
+    if qualified in ("flask.Blueprint", "Blueprint") or qualified.endswith("flask.blueprints.Blueprint"):
+        return "blueprint"
+    return _APP_CLASSES.get(qualified)
 
 
 class _FactsVisitor(cst.CSTVisitor):
@@ -242,13 +260,12 @@ class _FactsVisitor(cst.CSTVisitor):
         # app = Flask(__name__) / bp = Blueprint(...)
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and not self.classes:
             qualified = facts.qualify(value.func) or ""
-            kind = None
-            if qualified in ("flask.Flask", "Flask") or qualified.endswith(".Flask") and qualified.startswith("flask"):
-                kind = "flask"
-            elif qualified in ("flask.Blueprint", "Blueprint") or qualified.endswith("flask.blueprints.Blueprint"):
-                kind = "blueprint"
+            kind = app_kind(qualified)
             if kind:
                 facts.apps.append(AppObject(target.value, facts.file, self.statement, value, scope, kind))
+            elif qualified.endswith(("Flask", "Blueprint")):  # perhaps the project's own subclass: see _link
+                facts.app_candidates.append((AppObject(target.value, facts.file, self.statement, value, scope, ""),
+                                             qualified))
         # class attribute: DEBUG = True
         if self.classes and not self.functions and isinstance(target, cst.Name) and len(self.classes) == 1:
             key = target.value
@@ -484,6 +501,8 @@ class Project:
                 if sleeping:
                     sleeping_bases[id(cls)] = sleeping
 
+        self._link_app_subclasses(all_facts)
+
         def mark(cls: ConfigClass) -> None:
             if cls.loaded:
                 return
@@ -523,6 +542,33 @@ class Project:
                 self._waking |= sleeping_bases.get(id(cls), set())
                 todo += cls.parents
         return self._waking
+
+    def _link_app_subclasses(self, all_facts: dict[str, ModuleFacts]) -> None:
+        """``app = IndicoFlask(...)``: an instance of the project's own subclass
+        of Flask (or Blueprint) is an app (a blueprint) like Flask's."""
+        owners = {id(cls): facts for facts in all_facts.values() for cls in facts.classes.values()}
+
+        def kind_of(cls: ConfigClass, depth: int = 0) -> str | None:
+            facts = owners.get(id(cls))
+            if facts is None or depth > 10:
+                return None
+            for base in cls.bases:
+                kind = app_kind(facts.imports.get(base.split(".")[0], base.split(".")[0])
+                                + base[len(base.split(".")[0]):]) if base else None
+                if kind:
+                    return kind
+            return next((k for k in (kind_of(p, depth + 1) for p in cls.parents) if k), None)
+
+        for facts in all_facts.values():
+            if not facts.app_candidates:
+                continue
+            candidates = {id(app) for app, _ in facts.app_candidates}
+            facts.apps = [a for a in facts.apps if id(a) not in candidates]
+            for app, qualified in facts.app_candidates:
+                cls = self._class_by_dotted(qualified) if "." in qualified else facts.classes.get(qualified)
+                app.kind = (kind_of(cls) if cls is not None else None) or ""
+                if app.kind:
+                    facts.apps.append(app)
 
     def _find_linked(self, dotted: str) -> str | None:
         """``find_module`` for a link of the model: a dormant module found is woken."""

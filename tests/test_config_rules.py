@@ -246,6 +246,25 @@ def test_extensions_set_up_in_functions_the_factory_hands_the_app_to_count(tmp_p
     assert sorted(f.code for f in findings(root, "H201", "H211")) == ["H201", "H211"]
 
 
+def test_instances_of_the_projects_own_flask_and_blueprint_subclasses_are_apps(tmp_path):
+    # indico: class IndicoFlask(PluginFlaskMixin, Flask), app = IndicoFlask('indico'), _bp = IndicoBlueprint(...)
+    root = write_tree(tmp_path / "p", {
+        "site/wrappers.py": "from flask import Blueprint, Flask\n\n\nclass Mixin:\n    pass\n\n\n"
+                            "class SiteFlask(Mixin, Flask):\n    pass\n\n\nclass SiteBlueprint(Blueprint):\n    pass\n\n\n"
+                            "class ChildBlueprint(SiteBlueprint):\n    pass\n\n\nclass NotFlask:\n    pass\n",
+        "site/app.py": "from site.wrappers import SiteFlask, NotFlask\n\n\ndef make_app():\n"
+                       "    app = SiteFlask('site')\n    other = NotFlask()\n    return app\n",
+        "site/views.py": "from flask import request, session\nfrom site.wrappers import ChildBlueprint\n"
+                         "_bp = ChildBlueprint('views', __name__)\n\n\n"
+                         "@_bp.route('/x', methods=['POST'])\ndef x():\n    session['a'] = request.form['a']\n    return 'ok'\n",
+    })
+    result = scan(root, Config(select=["H201"], cache=False))
+    assert result.errors == []
+    assert [(a.name, a.kind) for a in result.project.apps + result.project.blueprints] == [
+        ("app", "flask"), ("_bp", "blueprint")]
+    assert [(f.code, f.path, f.line) for f in result.findings] == [("H201", "site/app.py", 5)]
+
+
 def test_an_extension_created_in_a_module_level_if_or_try_counts(tmp_path):
     # calibre-web: the extension is optional, created in an `if` at module level
     root = write_tree(tmp_path / "p", {
