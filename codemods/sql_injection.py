@@ -51,6 +51,7 @@ FLASK = "from flask import Flask\napp = Flask(__name__)\n"  # examples are Flask
 # statements that take no parameters: their values must be checked, not bound
 NO_PARAMS = re.compile(r"^\s*(pragma|create|drop|alter|grant|revoke|set|vacuum|truncate|use|show|declare)\b", re.I)
 SAFE_CALLS = {"int", "float", "len", "bool", "round", "abs"}
+UUIDS = {"uuid.uuid4", "uuid.uuid1", "uuid4", "uuid1"}
 
 
 @dataclass
@@ -96,7 +97,8 @@ class Site:
 
 
 def _const(node: cst.BaseExpression) -> bool:
-    """Values that cannot carry user input: literals, UPPER_CASE constants, int()/len() calls."""
+    """Values that cannot carry user input: literals, UPPER_CASE constants, int()/len() and uuid4()
+    calls, a choice between two such values."""
     if isinstance(node, (cst.Integer, cst.Float, cst.SimpleString)):
         return True
     name = dotted_name(node)
@@ -105,7 +107,18 @@ def _const(node: cst.BaseExpression) -> bool:
         return last.isupper() and len(last) > 1
     if isinstance(node, cst.Call) and callee_name(node) in SAFE_CALLS and dotted_name(node.func) in SAFE_CALLS:
         return True
+    if isinstance(node, cst.Call) and dotted_name(node.func) in UUIDS:
+        return True  # hex digits and dashes
+    if isinstance(node, cst.IfExp):
+        return _const(node.body) and _const(node.orelse)  # 'json' if native else 'text'
     return False
+
+
+def _constants(node: cst.BaseExpression) -> bool:
+    """An UPPER_CASE constant, or a literal list, tuple or set of constants (and of such tuples)."""
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(_constants(e.value) for e in node.elements if isinstance(e, cst.Element))
+    return _const(node)
 
 
 def _pieces(node: cst.BaseExpression) -> tuple[list[Piece], str, str, str] | None:
@@ -1184,7 +1197,7 @@ def _append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
 
 def _int_params(func: cst.FunctionDef, file) -> set[str]:
     """Names that cannot carry SQL: ``<int:id>`` route parameters, ``x = int(...)``,
-    ``marks = ",".join("?" * len(ids))``."""
+    ``marks = ",".join("?" * len(ids))``, ``for table, column in COLUMNS``."""
     out: set[str] = set()
     for dec in func.decorators:
         for node in [dec.decorator] + ([a.value for a in dec.decorator.args] if isinstance(dec.decorator, cst.Call)
@@ -1208,6 +1221,13 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
         def visit_AugAssign(self, n):
             if isinstance(n.target, cst.Name):
                 numeric[n.target.value] = False
+
+        def visit_For(self, n):
+            # for table, column in TEXT_COLUMNS: / for name in ("a", "b"):
+            ok = _constants(n.iter)
+            for target in [n.target, *(e.value for e in getattr(n.target, "elements", ()))]:
+                if isinstance(target, cst.Name):
+                    numeric[target.value] = numeric.get(target.value, True) and ok
 
     func.body.visit(V())
     params = {p.name.value for p in func.params.params}

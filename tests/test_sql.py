@@ -255,6 +255,9 @@ def test_adjacent_literals_keep_their_lines_and_comments(tmp_path):
     ('def q(db, name, flag):\n    sql = "SELECT * FROM users"\n    if flag:\n'
      '        sql += f" WHERE name = \'{name}\'"\n    return db.execute(sql).fetchall()\n', "branch or loop"),
     ('def q(db, level):\n    db.execute(f"PRAGMA read_uncommitted = {level}")\n', "take no parameters"),
+    ('def q(db, tables):\n    for table in tables:\n        db.execute(f"DROP TABLE {table}")\n', "table or column name"),
+    ('COLUMNS = ["a", "b"]\n\ndef q(db, extra):\n    for col in COLUMNS + extra:\n'
+     '        db.execute(f"SELECT {col} FROM users")\n', "table or column name"),
     ('def q(db, name):\n    db.executescript(f"DELETE FROM users WHERE name = \'{name}\';")\n', "executescript"),
     ('def q(db, name, role):\n    return db.execute(f"SELECT * FROM users WHERE name = \'{name}\' AND role = ?", '
      '(role,)).fetchall()\n', "already passes parameters"),
@@ -409,6 +412,12 @@ def test_pandas_read_sql_gets_params(tmp_path):
     'def q(runner, name):\n    return runner.execute(f"deploy {name}")\n',
     'def q(db, col):\n    if col not in ("name", "role"):\n        raise ValueError(col)\n'
     '    return db.execute(f"SELECT {col} FROM users").fetchall()\n',
+    # a migration: every table and column comes from a constant, the id from uuid4()
+    'COLUMNS = [("users", "bio"), ("posts", "body")]\n\ndef upgrade(db):\n    for table, column in COLUMNS:\n'
+    '        db.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE text")\n'
+    '    for name in ("a", "b"):\n        db.execute(f"DROP INDEX IF EXISTS {name}")\n'
+    '    db.execute(f"UPDATE links SET id = \'{uuid.uuid4()}\'")\n',
+    'def q(db, native):\n    return db.execute("SELECT CAST(x AS {})".format("json" if native else "text")).fetchall()\n',
 ])
 def test_not_a_finding(body, tmp_path):
     root = project(tmp_path, DB + body)
