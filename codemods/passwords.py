@@ -28,6 +28,7 @@ PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
 HASHED_WORD = re.compile(r"hash|crypt|digest", re.I)  # a value so named holds no password as typed
+CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_?2\b", re.I)  # password_2, password2
 # Credentials the app sends to another service (a proxy, a mail or database
 # server) are kept as they are: they are not the app's users' passwords.
 OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ection)?\b", re.I)
@@ -404,7 +405,8 @@ class _PlainFinder(cst.CSTVisitor):
         for stored, given in ((left, right), (right, left)):
             if not (isinstance(stored, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(stored) or "")):
                 continue
-            if uses(stored, self.req, REQUEST_SOURCES).request or "form" in self.file.code_for(stored):
+            if uses(stored, self.req, REQUEST_SOURCES).request or "form" in self.file.code_for(stored) \
+                    or CONFIRMATION.search(self.file.code_for(given)):
                 continue  # the typed password itself (e.g. a confirmation check), not a stored one
             if self._plain_value(given):
                 if enclosing(node, self.parents, (cst.Call,)) is not None and callee_name(

@@ -50,6 +50,11 @@ class _Filenames(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> bool:
         return callee_name(node) not in NAME_SANITIZERS
 
+    def visit_Subscript(self, node: cst.Subscript) -> bool:
+        # os.path.splitext(name)[1]: an extension never holds a path separator
+        return not (isinstance(node.value, cst.Call) and callee_name(node.value) == "splitext" and len(node.slice) == 1
+                    and isinstance(node.slice[0].slice, cst.Index) and _last_index(node.slice[0].slice.value))
+
     def visit_Attribute(self, node: cst.Attribute) -> bool:
         owner = dotted_name(node.value)
         if node.attr.value == "filename" and owner is not None and (self.files is None or owner in self.files):
@@ -60,6 +65,13 @@ class _Filenames(cst.CSTVisitor):
 
     def visit_Name(self, node: cst.Name) -> None:
         self.names.add(node.value)
+
+
+def _last_index(node: cst.BaseExpression) -> bool:
+    """``1`` or ``-1``: the second (and last) item of a pair."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, cst.Integer) and node.value == "1"
 
 
 def _filename_uses(node: cst.CSTNode, files: set[str] | None) -> _Filenames:

@@ -147,6 +147,14 @@ def test_a_descriptor_that_hashes_and_what_it_is_compared_with(tmp_path):
     assert [f.line for f in findings(project(tmp_path / "b", dict(files, **{"util.py": setter})), "H501")] == [7, 11]
 
 
+def test_a_confirmation_check_compares_two_typed_passwords(tmp_path):
+    root = project(tmp_path, "from flask import Flask\napp = Flask(__name__)\n\n\nclass Registration(BaseModel):\n    password: str\n    password_2: str\n\n"
+                             "    def check(self):\n        if self.password != self.password_2:\n"
+                             "            raise ValueError('no match')\n        if self.password != confirm:\n"
+                             "            raise ValueError('no match')\n        return self.password == password\n")
+    assert [f.line for f in findings(root, "H501")] == [14]
+
+
 def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwords(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    username, password = credentials(request.form['proxy'])\n"

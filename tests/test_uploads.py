@@ -163,6 +163,25 @@ def test_flask_wtf_file_field(tmp_path):
     assert "filename = secure_filename(f.filename)" in texts["app.py"] and left == []
 
 
+def test_only_the_extension_of_the_clients_name_is_kept(tmp_path):
+    root = project(tmp_path, APP + """
+        import os
+        import uuid
+        @app.post("/a")
+        def a():
+            f = request.files["file"]
+            extension = os.path.splitext(f.filename)[1]
+            f.save(os.path.join("uploads", f"{uuid.uuid4().hex}{extension}"))
+            return "ok"
+        @app.post("/b")
+        def b():
+            f = request.files["file"]
+            f.save(os.path.join("uploads", os.path.splitext(f.filename)[0] + ".png"))
+            return "ok"
+    """)
+    assert [f.line for f in findings(root, "H401")] == [14]
+
+
 def test_saving_something_else_is_not_an_upload(tmp_path):
     root = project(tmp_path, APP + """
         @app.post("/r")
