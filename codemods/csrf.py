@@ -10,7 +10,7 @@ from libcst.codemod.visitors import AddImportsVisitor
 
 from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert_after_imports, replace_nodes
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
-from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for
+from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 from hardener.source import parse_unvalidated
 
@@ -159,6 +159,133 @@ def _add_import_from(module: cst.Module, text: str, name: str, level: int) -> cs
     return AddImportsVisitor(context).transform_module(module)
 
 
+# --------------------------------------------------------------------------- the project's tests
+
+_OFF = "WTF_CSRF_ENABLED"
+
+
+def _is_true(node) -> bool:
+    return isinstance(node, cst.Name) and node.value == "True"
+
+
+class _CsrfOffWhereTesting(cst.CSTTransformer):
+    """Where the tests turn ``TESTING`` on, turn CSRF checks off next to it
+    (Flask-WTF's advice for test suites: their form posts carry no token):
+    ``{"TESTING": True}``, ``f(TESTING=True)``, ``app.config["TESTING"] = True``,
+    ``app.testing = True`` and ``TESTING = True`` in a test configuration class.
+    Outside test modules only that last one counts."""
+
+    def __init__(self, test_module: bool):
+        self.test_module = test_module
+        self.classes: list[str] = []
+        self.changed = False
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self.classes.append(node.name.value)
+
+    def leave_ClassDef(self, original, updated):
+        self.classes.pop()
+        return updated
+
+    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+        if not self.test_module:
+            return updated
+        elements = list(updated.elements)
+        keys = [string_value(e.key) if isinstance(e, cst.DictElement) else None for e in elements]
+        if _OFF in keys or "TESTING" not in keys or not _is_true(elements[keys.index("TESTING")].value):
+            return updated
+        i = keys.index("TESTING")
+        testing = elements[i]
+        quote = testing.key.value[-1] if isinstance(testing.key, cst.SimpleString) else '"'
+        comma = testing.comma if isinstance(testing.comma, cst.Comma) else cst.Comma(
+            whitespace_after=cst.SimpleWhitespace(" "))
+        new = testing.with_changes(key=cst.SimpleString(f"{quote}{_OFF}{quote}"), value=cst.Name("False"),
+                                   comma=testing.comma)
+        elements[i: i + 1] = [testing.with_changes(comma=comma), new]
+        self.changed = True
+        return updated.with_changes(elements=elements)
+
+    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+        if not self.test_module:
+            return updated
+        args = list(updated.args)
+        keywords = [a.keyword.value if a.keyword is not None else None for a in args]
+        if _OFF in keywords or "TESTING" not in keywords or not _is_true(args[keywords.index("TESTING")].value):
+            return updated
+        i = keywords.index("TESTING")
+        testing = args[i]
+        comma = testing.comma if isinstance(testing.comma, cst.Comma) else cst.Comma(
+            whitespace_after=cst.SimpleWhitespace(" "))
+        new = testing.with_changes(keyword=cst.Name(_OFF), value=cst.Name("False"), comma=testing.comma)
+        args[i: i + 1] = [testing.with_changes(comma=comma), new]
+        self.changed = True
+        return updated.with_changes(args=args)
+
+    def _after(self, stmt) -> cst.BaseStatement | None:
+        """The statement that turns CSRF off after ``stmt``, if it turns TESTING on."""
+        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
+                and len(stmt.body[0].targets) == 1 and _is_true(stmt.body[0].value)):
+            return None
+        target = stmt.body[0].targets[0].target
+        if isinstance(target, cst.Name) and target.value == "TESTING" and self.classes \
+                and "test" in self.classes[-1].lower():
+            return cst.parse_statement(f"{_OFF} = False\n")
+        if not self.test_module:
+            return None
+        if isinstance(target, cst.Subscript) and isinstance(target.value, cst.Attribute) \
+                and target.value.attr.value == "config" and len(target.slice) == 1 \
+                and isinstance(target.slice[0].slice, cst.Index) and string_value(target.slice[0].slice.value) == "TESTING":
+            owner = cst.Module([]).code_for_node(target.value.value)
+            quote = target.slice[0].slice.value.value[-1] if isinstance(target.slice[0].slice.value, cst.SimpleString) else '"'
+            return cst.parse_statement(f"{owner}.config[{quote}{_OFF}{quote}] = False\n")
+        if isinstance(target, cst.Attribute) and target.attr.value == "testing":
+            owner = cst.Module([]).code_for_node(target.value)
+            return cst.parse_statement(f'{owner}.config["{_OFF}"] = False\n')
+        return None
+
+    def _body(self, body) -> list:
+        out = []
+        for stmt in body:
+            out.append(stmt)
+            extra = self._after(stmt)
+            if extra is not None:
+                out.append(extra)
+                self.changed = True
+        return out
+
+    def leave_IndentedBlock(self, original, updated):
+        return updated.with_changes(body=self._body(updated.body))
+
+    def leave_Module(self, original, updated):
+        return updated.with_changes(body=self._body(updated.body))
+
+
+def _testing_switch_candidates(project) -> list[str]:
+    """The modules where tests may turn TESTING on: none when the project sets
+    ``WTF_CSRF_ENABLED`` anywhere already, or its tests know about CSRF tokens
+    (they send them, or test that they are checked)."""
+    files = project.python
+    if any(_OFF.encode() in f.data or is_test_path(p) and b"csrf" in f.data.lower() for p, f in files.items()):
+        return []
+    return sorted(p for p, f in files.items() if b"TESTING" in f.data or (is_test_path(p) and b".testing" in f.data))
+
+
+def _switch_csrf_off_in_tests(builder: ChangeBuilder, project) -> list[str]:
+    """Edit the modules where tests turn TESTING on; the paths changed."""
+    changed = []
+    for path in _testing_switch_candidates(project):
+        before = builder.current(path)
+        transformer = _CsrfOffWhereTesting(is_test_path(path))
+        try:
+            new = parse_unvalidated(before).visit(transformer)
+        except cst.ParserSyntaxError:
+            continue
+        if transformer.changed:
+            builder.set(path, new.bytes)
+            changed.append(path)
+    return changed
+
+
 def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
     def compute():
         builder = ChangeBuilder(project)
@@ -231,6 +358,10 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
         if unclear:
             builder.followup("Send the X-CSRFToken header (from <meta name=\"csrf-token\">) on these requests: "
                              + "; ".join(unclear))
+        tests = _switch_csrf_off_in_tests(builder, project)
+        if tests:
+            builder.note(f"Where the tests turn TESTING on, {_OFF} is now False too (their form posts carry no "
+                         f"token): {', '.join(tests)}")
         ensure = _has_secret_helper()
         if ensure is not None:
             ensure(builder, project, app)
@@ -298,7 +429,11 @@ class CsrfProtectionMissing(Rule):
     browsers send no credentials for them. Review when JavaScript posts in a
     way hardener cannot patch (XMLHttpRequest, jQuery, options built
     elsewhere). The app gets a SECRET_KEY from .env if it has none.
-    flask-wtf is added to the dependencies.
+    flask-wtf is added to the dependencies. Where the project's tests turn
+    `TESTING` on (`create_app({"TESTING": True})`, `app.config["TESTING"] =
+    True`, a `TestingConfig` class) and know nothing of CSRF tokens, the fix
+    sets `WTF_CSRF_ENABLED` to False next to it, as Flask-WTF advises, so the
+    test suite's form posts keep working.
 
     ## References
     - https://flask-wtf.readthedocs.io/en/1.2.x/csrf/

@@ -246,6 +246,54 @@ def test_extensions_set_up_in_functions_the_factory_hands_the_app_to_count(tmp_p
     assert sorted(f.code for f in findings(root, "H201", "H211")) == ["H201", "H211"]
 
 
+FLASKR = {
+    # the shape of Flask's own tutorial: tests post forms and know nothing about CSRF tokens
+    "flaskr/__init__.py": "import os\nfrom flask import Flask, request, session\n\n\n"
+                          "def create_app(test_config=None):\n    app = Flask(__name__)\n"
+                          "    app.config.from_mapping(SECRET_KEY=os.environ.get('SECRET_KEY', 'x' * 40))\n"
+                          "    if test_config is not None:\n        app.config.from_mapping(test_config)\n\n"
+                          "    @app.route('/post', methods=['POST'])\n    def post():\n"
+                          "        session['x'] = request.form['x']\n        return 'saved'\n\n    return app\n",
+    "flaskr/templates/form.html": FORM,
+    "tests/conftest.py": "import pytest\nfrom flaskr import create_app\n\n\n@pytest.fixture\ndef app():\n"
+                         "    return create_app({\n        'TESTING': True,\n        'DATABASE': 'x',\n    })\n",
+    "tests/test_more.py": "from flaskr import create_app\n\n\ndef test_other_shapes():\n"
+                          "    app = create_app()\n    app.config['TESTING'] = True\n    other = create_app()\n"
+                          "    other.testing = True\n    third = create_app(dict(TESTING=True))\n",
+    "config.py": "class Config:\n    TESTING = False\n\n\nclass TestingConfig(Config):\n    TESTING = True\n",
+}
+
+
+def test_the_csrf_fix_switches_csrf_off_where_the_tests_turn_testing_on(tmp_path):
+    root = write_tree(tmp_path / "p", FLASKR)
+    files = apply(root, "H201")
+    assert "    return create_app({\n        'TESTING': True,\n        'WTF_CSRF_ENABLED': False,\n" \
+           "        'DATABASE': 'x',\n    })\n" in files["tests/conftest.py"]
+    more = files["tests/test_more.py"]
+    assert "    app.config['TESTING'] = True\n    app.config['WTF_CSRF_ENABLED'] = False\n" in more
+    assert "    other.testing = True\n    other.config[\"WTF_CSRF_ENABLED\"] = False\n" in more
+    assert "create_app(dict(TESTING=True, WTF_CSRF_ENABLED=False))" in more
+    assert "class TestingConfig(Config):\n    TESTING = True\n    WTF_CSRF_ENABLED = False\n" in files["config.py"]
+    assert "class Config:\n    TESTING = False\n\n" in files["config.py"]
+    out = run(root, """
+        import json
+        from flaskr import create_app
+        codes = []
+        for config in ({"TESTING": True, "WTF_CSRF_ENABLED": False}, None):
+            client = create_app(config).test_client()
+            codes.append(client.post("/post", data={"x": "1"}).status_code)
+        print(json.dumps(codes))
+        """, SECRET_KEY="k" * 40)
+    assert out == [200, 400]  # the tests' posts work; everywhere else the token is required
+
+
+def test_tests_that_know_about_csrf_tokens_are_left_alone(tmp_path):
+    root = write_tree(tmp_path / "p", dict(FLASKR, **{"tests/test_csrf.py": "# posts send csrf_token\n"}))
+    files = apply(root, "H201")
+    assert files["tests/conftest.py"] == FLASKR["tests/conftest.py"]
+    assert files["config.py"] == FLASKR["config.py"]
+
+
 def test_instances_of_the_projects_own_flask_and_blueprint_subclasses_are_apps(tmp_path):
     # indico: class IndicoFlask(PluginFlaskMixin, Flask), app = IndicoFlask('indico'), _bp = IndicoBlueprint(...)
     root = write_tree(tmp_path / "p", {
