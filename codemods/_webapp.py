@@ -483,6 +483,11 @@ class AppScope:
     name: str
     function: cst.FunctionDef | None  # None: the module that builds the app
     calls: list[cst.Call] = field(default_factory=list)
+    aliases: tuple[str, ...] = ()  # app = flask_app = Flask(...)
+
+    @property
+    def names(self) -> set[str]:
+        return {self.name, *self.aliases}
 
 
 _HELPER_DEPTH = 3  # register_extensions(app) -> init_security(app) -> ... followed this deep
@@ -500,7 +505,7 @@ def app_scopes(project, app: AppObject) -> list[AppScope]:
     facts = project.facts_for(app.file.path)
     out: list[AppScope] = []
     if facts is not None:
-        first = AppScope(app_scope(app), facts, app.name, app.factory)
+        first = AppScope(app_scope(app), facts, app.name, app.factory, aliases=app.aliases)
         out.append(first)
         seen = {id(first.node)}
         todo = [(first, 0)]
@@ -525,7 +530,7 @@ def _helper_scope(project, scope: AppScope, call: cst.Call) -> AppScope | None:
     for i, arg in enumerate(call.args):
         if arg.star:
             return None  # positions after a *args are unknown
-        if isinstance(arg.value, cst.Name) and arg.value.value == scope.name:
+        if isinstance(arg.value, cst.Name) and arg.value.value in scope.names:
             position, keyword = (i, None) if arg.keyword is None else (None, arg.keyword.value)
             break
     else:
@@ -595,7 +600,7 @@ def app_uses_extension(project, app: AppObject, classes: set[str]) -> bool:
     for scope in app_scopes(project, app):
         for call in scope.calls:
             args = [a for a in call.args if a.keyword is None or a.keyword.value == "app"]
-            passes_app = any(isinstance(a.value, cst.Name) and a.value.value == scope.name for a in args[:1])
+            passes_app = any(isinstance(a.value, cst.Name) and a.value.value in scope.names for a in args[:1])
             if not passes_app:
                 continue
             if call_name(scope.facts, call.func) in classes:

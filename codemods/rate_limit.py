@@ -152,7 +152,7 @@ def _extensions_module(project, app) -> str | None:
     for scope in app_scopes(project, app):
         for call in scope.calls:
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" and call.args \
-                    and dotted_name(call.args[0].value) == scope.name:
+                    and dotted_name(call.args[0].value) in scope.names:
                 obj = dotted_name(call.func.value) or ""
                 qualified = scope.facts.imports.get(obj.split(".")[0])
                 if not qualified:

@@ -97,18 +97,18 @@ def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
 
     for scope in app_scopes(project, app):
         by_name: dict[str, cst.FunctionDef] = {}
-        decorator = f"{scope.name}.after_request"
+        decorators = {f"{name}.after_request" for name in scope.names}
 
         class V(cst.CSTVisitor):
             def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
                 by_name.setdefault(node.name.value, node)
                 for d in node.decorators:
-                    if dotted_name(d.decorator) == decorator:
+                    if dotted_name(d.decorator) in decorators:
                         add(node)
 
         scope.node.visit(V())
         for call in scope.calls:
-            if dotted_name(call.func) == decorator and call.args:
+            if dotted_name(call.func) in decorators and call.args:
                 target = dotted_name(call.args[0].value) or ""
                 function = by_name.get(target) or scope.facts.functions.get(target)
                 if function is not None:

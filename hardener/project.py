@@ -83,6 +83,7 @@ class AppObject:
     call: cst.Call
     factory: cst.FunctionDef | None
     kind: str  # "flask" | "blueprint"
+    aliases: tuple[str, ...] = ()  # other names bound in the same statement: app = flask_app = Flask(...)
 
     @property
     def line(self) -> int:
@@ -192,6 +193,13 @@ class _FactsVisitor(cst.CSTVisitor):
         self.functions: list[cst.FunctionDef] = []
         self.classes: list[cst.ClassDef] = []
         self.statement: cst.CSTNode | None = None
+        self.aliases: dict[tuple[int, str], str] = {}  # (id of the scope, alias) -> the app's name
+
+    def _owner(self, node: cst.BaseExpression) -> str | None:
+        """The dotted name of what a setting is made on, an app's alias replaced by its name."""
+        name = dotted_name(node)
+        scope = self.functions[-1] if self.functions else None
+        return self.aliases.get((id(scope), name), name) if name is not None else None
 
     # -- scopes
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -247,25 +255,32 @@ class _FactsVisitor(cst.CSTVisitor):
     # -- assignments
     def visit_Assign(self, node: cst.Assign) -> None:
         value = node.value
+        names = [t.target.value for t in node.targets if isinstance(t.target, cst.Name)]
         for target in node.targets:
-            self._assignment(target.target, value, node)
+            if len(names) > 1 and isinstance(target.target, cst.Name) and target.target.value != names[0]:
+                continue  # app = flask_app = Flask(...): one app, with an alias (below)
+            self._assignment(target.target, value, node, tuple(names[1:]))
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self._assignment(node.target, node.value, node)
 
-    def _assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode) -> None:
+    def _assignment(self, target: cst.BaseExpression, value: cst.BaseExpression, node: cst.CSTNode,
+                    aliases: tuple[str, ...] = ()) -> None:
         facts = self.facts
         scope = self.functions[-1] if self.functions else None
         # app = Flask(__name__) / bp = Blueprint(...)
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and not self.classes:
             qualified = facts.qualify(value.func) or ""
             kind = app_kind(qualified)
+            app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
             if kind:
-                facts.apps.append(AppObject(target.value, facts.file, self.statement, value, scope, kind))
+                facts.apps.append(app)
             elif qualified.endswith(("Flask", "Blueprint")):  # perhaps the project's own subclass: see _link
-                facts.app_candidates.append((AppObject(target.value, facts.file, self.statement, value, scope, ""),
-                                             qualified))
+                facts.app_candidates.append((app, qualified))
+            if kind or qualified.endswith(("Flask", "Blueprint")):
+                for alias in aliases:
+                    self.aliases[(id(scope), alias)] = target.value
         # class attribute: DEBUG = True
         if self.classes and not self.functions and isinstance(target, cst.Name) and len(self.classes) == 1:
             key = target.value
@@ -286,11 +301,11 @@ class _FactsVisitor(cst.CSTVisitor):
             if len(target.slice) == 1 and isinstance(target.slice[0].slice, cst.Index):
                 key = string_value(target.slice[0].slice.value)
                 if key:
-                    owner = dotted_name(target.value.value)
+                    owner = self._owner(target.value.value)
                     facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "item", owner, scope, self.statement))
         # app.secret_key = ... / app.debug = ...
         if isinstance(target, cst.Attribute) and target.attr.value in ("secret_key", "debug", "testing", "permanent_session_lifetime"):
-            owner = dotted_name(target.value)
+            owner = self._owner(target.value)
             if owner is not None and not owner.startswith("self."):
                 key = target.attr.value.upper()
                 facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "attr", owner, scope, self.statement))
@@ -313,7 +328,7 @@ class _FactsAndCallsVisitor(_FactsVisitor):
         base = func.value
         # app.config.update(KEY=..., ...) / app.config.update({"KEY": ...})
         if isinstance(base, cst.Attribute) and base.attr.value == "config":
-            owner = dotted_name(base.value)
+            owner = self._owner(base.value)
             if method in ("update", "from_mapping", "setdefault"):
                 kind = "update" if method != "from_mapping" else "mapping"
                 if method == "setdefault":
@@ -335,7 +350,7 @@ class _FactsAndCallsVisitor(_FactsVisitor):
             return
         # app.run(debug=True)
         if method == "run":
-            owner = dotted_name(base)
+            owner = self._owner(base)
             for arg in node.args:
                 if arg.keyword is not None and arg.keyword.value in ("debug", "use_debugger", "use_reloader"):
                     facts.settings.append(ConfigSetting("RUN_" + arg.keyword.value.upper(), arg.value, facts.file, arg, "run", owner, scope, self.statement))

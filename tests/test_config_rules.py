@@ -313,6 +313,22 @@ def test_instances_of_the_projects_own_flask_and_blueprint_subclasses_are_apps(t
     assert [(f.code, f.path, f.line) for f in result.findings] == [("H201", "site/app.py", 5)]
 
 
+def test_one_app_bound_to_two_names_is_one_app(tmp_path):
+    # CKAN: app = flask_app = CKANFlask(...); settings and extensions through either name count
+    root = write_tree(tmp_path / "p", {
+        "web.py": "import os\nfrom datetime import timedelta\nfrom flask import Flask, request, session\n"
+                  "from flask_wtf.csrf import CSRFProtect\n\ncsrf = CSRFProtect()\n\n\ndef make_app():\n"
+                  "    app = flask_app = Flask(__name__)\n    app.config['SECRET_KEY'] = os.environ['SECRET_KEY']\n"
+                  "    flask_app.config['SESSION_COOKIE_SECURE'] = True\n"
+                  "    app.config.update(SESSION_COOKIE_SAMESITE='Lax', PERMANENT_SESSION_LIFETIME=timedelta(hours=1))\n"
+                  "    csrf.init_app(flask_app)\n\n    @app.route('/x', methods=['POST'])\n    def x():\n"
+                  "        session['a'] = request.form['a']\n        return 'ok'\n\n    return app\n",
+    })
+    result = scan(root, Config(select=["H201", "H221"], cache=False))
+    assert [(a.name, a.aliases) for a in result.project.apps] == [("app", ("flask_app",))]
+    assert result.findings == []
+
+
 def test_an_extension_created_in_a_module_level_if_or_try_counts(tmp_path):
     # calibre-web: the extension is optional, created in an `if` at module level
     root = write_tree(tmp_path / "p", {
