@@ -37,7 +37,7 @@ RELAXED_CLASS = re.compile(r"dev|test|local", re.I)
 
 def _insecure(key: str, value) -> bool:
     if key.endswith(("_SECURE", "_HTTPONLY")):
-        return value is False
+        return value is False or value is None  # None turns the flag off too
     if key.endswith("_SAMESITE"):
         return value is None or (isinstance(value, str) and value.lower() not in ("lax", "strict"))
     return False

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from hardener.apply import apply_fixes, commit
 from hardener.config import Config
 from hardener.models import Safety
@@ -182,10 +184,11 @@ def test_cookie_settings_go_into_the_dotted_config_class_base_not_testing(tmp_pa
     assert "SESSION_COOKIE" not in rest.split("class TestingConfig", 1)[1]
 
 
-def test_cookie_settings_go_into_a_separate_config_module(tmp_path):
+@pytest.mark.parametrize("off", ["False", "None"])
+def test_cookie_settings_go_into_a_separate_config_module(tmp_path, off):
     root = write_tree(tmp_path / "p", {
         "app.py": "from flask import Flask, session\napp = Flask(__name__)\napp.config.from_object('config')\n",
-        "config.py": "import os\nSECRET_KEY = os.environ.get('SECRET_KEY')\nSESSION_COOKIE_SECURE = False\n",
+        "config.py": f"import os\nSECRET_KEY = os.environ.get('SECRET_KEY')\nSESSION_COOKIE_SECURE = {off}\n",
     })
     found = findings(root, "H221")
     assert {f.path for f in found} == {"config.py"}
