@@ -513,41 +513,65 @@ def _jinja():
     return Environment()
 
 
-def _constant(expr: str) -> bool:
-    """Whether a Jinja expression can print nothing but what the developers
-    wrote: a string or number, ``csrf_token()``, ``url_for(...)``, the
-    translation of a string (``_('<b>Note</b>')``, with arguments that are
-    such constants too), or a WTForms field rendering itself (``field(**kwargs)``,
-    ``form.name(...)``: WTForms escapes what it puts in)."""
+def _expression(expr: str):
+    """The Jinja node of one ``{{ expr }}``, None if it does not parse."""
     from jinja2 import TemplateSyntaxError, nodes
 
     try:
         body = _jinja().parse("{{ " + expr + " }}").body
     except TemplateSyntaxError:
-        return False
+        return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:
+        return None
+    return body[0].nodes[0]
+
+
+def _constant(expr: str) -> bool:
+    """Whether a Jinja expression can print nothing but what the developers
+    wrote (``_constant_node``)."""
+    node = _expression(expr)
+    return node is not None and _constant_node(node)
+
+
+def _constant_node(node) -> bool:
+    """A string or number, ``csrf_token()``, ``url_for(...)``, the translation
+    of a string (``_('<b>Note</b>')``, with arguments that are such constants
+    too), or a WTForms field rendering itself (``field(**kwargs)``,
+    ``form.name(...)``: WTForms escapes what it puts in)."""
+    from jinja2 import nodes
+
+    if isinstance(node, nodes.Const):
+        return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
+    if isinstance(node, nodes.Concat):
+        return all(_constant_node(n) for n in node.nodes)
+    if isinstance(node, nodes.Add):
+        return _constant_node(node.left) and _constant_node(node.right)
+    if not isinstance(node, nodes.Call) or node.dyn_args is not None:
         return False
+    callee = node.node
+    name = callee.name if isinstance(callee, nodes.Name) else None
+    if name in ("url_for", "csrf_token"):
+        return True
+    if name in TRANSLATIONS:
+        return node.dyn_kwargs is None and all(_constant_node(a) for a in node.args) \
+            and all(_constant_node(k.value) for k in node.kwargs)
+    return bool(name and name.endswith("field")) or isinstance(callee, nodes.Getattr) and \
+        isinstance(callee.node, nodes.Name) and callee.node.name == "form"
 
-    def constant(node) -> bool:
-        if isinstance(node, nodes.Const):
-            return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
-        if isinstance(node, nodes.Concat):
-            return all(constant(n) for n in node.nodes)
-        if isinstance(node, nodes.Add):
-            return constant(node.left) and constant(node.right)
-        if not isinstance(node, nodes.Call) or node.dyn_args is not None:
-            return False
-        callee = node.node
-        name = callee.name if isinstance(callee, nodes.Name) else None
-        if name in ("url_for", "csrf_token"):
-            return True
-        if name in TRANSLATIONS:
-            return node.dyn_kwargs is None and all(constant(a) for a in node.args) \
-                and all(constant(k.value) for k in node.kwargs)
-        return bool(name and name.endswith("field")) or isinstance(callee, nodes.Getattr) and \
-            isinstance(callee.node, nodes.Name) and callee.node.name == "form"
 
-    return constant(body[0].nodes[0])
+def _safe_only_on_constants(expr: str) -> bool:
+    """Whether every ``|safe`` in the expression marks a constant:
+    ``text|replace('\\n', '<br>'|safe)`` marks the ``<br>`` (Jinja then escapes
+    ``text`` before it replaces: the usual way to keep line breaks)."""
+    from jinja2 import nodes
+
+    node = _expression(expr)
+    if node is None:
+        return False
+    operands = [f.node for f in node.find_all(nodes.Filter) if f.name == "safe"]
+    if isinstance(node, nodes.Filter) and node.name == "safe":
+        operands.append(node.node)
+    return bool(operands) and all(_constant_node(o) for o in operands)
 
 
 @register
@@ -626,7 +650,7 @@ class TemplateSafeFilter(Rule):
             if safe is None:
                 continue
             value = expr[: safe.start()]
-            if not _risky(value):
+            if not _risky(value) or _safe_only_on_constants(expr):
                 continue
             source = _request_source(value, fed)
             where = f" ({source})" if source else ""
