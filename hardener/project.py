@@ -273,12 +273,13 @@ class _FactsVisitor(cst.CSTVisitor):
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and not self.classes:
             qualified = facts.qualify(value.func) or ""
             kind = app_kind(qualified)
+            subclass = not kind and qualified.endswith(("Flask", "Blueprint"))  # the project's own? see _link
             app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
             if kind:
                 facts.apps.append(app)
-            elif qualified.endswith(("Flask", "Blueprint")):  # perhaps the project's own subclass: see _link
+            elif subclass:
                 facts.app_candidates.append((app, qualified))
-            if kind or qualified.endswith(("Flask", "Blueprint")):
+            if kind or subclass:
                 for alias in aliases:
                     self.aliases[(id(scope), alias)] = target.value
         # class attribute: DEBUG = True
@@ -568,8 +569,8 @@ class Project:
             if facts is None or depth > 10:
                 return None
             for base in cls.bases:
-                kind = app_kind(facts.imports.get(base.split(".")[0], base.split(".")[0])
-                                + base[len(base.split(".")[0]):]) if base else None
+                head, dot, rest = base.partition(".")
+                kind = app_kind(facts.imports.get(head, head) + dot + rest) if base else None
                 if kind:
                     return kind
             return next((k for k in (kind_of(p, depth + 1) for p in cls.parents) if k), None)
