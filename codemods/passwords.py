@@ -31,7 +31,8 @@ HASHED_WORD = re.compile(r"hash|crypt|digest", re.I)  # a value so named holds n
 CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_?2\b", re.I)  # password_2, password2
 # Credentials the app sends to another service (a proxy, a mail or database
 # server) are kept as they are: they are not the app's users' passwords.
-OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ection)?\b", re.I)
+OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ect|ection)?"
+                      r"|database|engine|dsn|tunnel|ssh|publish|credential|param|config|client|backend", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
@@ -353,7 +354,8 @@ class _PlainFinder(cst.CSTVisitor):
         the function around ``at``), form.password.data, a variable named so."""
         if node is None or _is_hashing_call(node) or string_value(node) is not None:
             return False
-        if isinstance(node, cst.Name) and (node.value in ("None", "True", "False") or node.value in self.hashed_names):
+        if isinstance(node, cst.Name) and (node.value in ("None", "True", "False") or node.value in self.hashed_names
+                                           or node.value.isupper() and len(node.value) > 1):
             return False  # a constant, or a variable that holds a hash
         if uses(node, self.req, REQUEST_SOURCES).request:
             return True
@@ -365,6 +367,16 @@ class _PlainFinder(cst.CSTVisitor):
                 return True
         code = self.file.code_for(node)
         return bool(re.search(r"pass|pwd", code, re.I)) and not HASHED_WORD.search(code)
+
+    def _outbound(self, container: cst.BaseExpression) -> bool:
+        """Whether what a password is stored in holds credentials for another
+        service: by its name, or for ``self``, by its class's."""
+        if OUTBOUND.search(self.file.code_for(container)):
+            return True
+        if isinstance(container, cst.Name) and container.value == "self":
+            cls = enclosing(container, self.parents, (cst.ClassDef,))
+            return cls is not None and OUTBOUND.search(cls.name.value) is not None
+        return False
 
     def _statement(self, node):
         return enclosing(node, self.parents, (cst.SimpleStatementLine,))
@@ -389,7 +401,7 @@ class _PlainFinder(cst.CSTVisitor):
             return
         target = node.targets[0].target
         if isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "") \
-                and not OUTBOUND.search(self.file.code_for(target.value)) and self._plain_value(node.value):
+                and not self._outbound(target.value) and self._plain_value(node.value):
             value = node.value
             self.sites.append(Site("store", self.file, node, f"`{self.file.code_for(target)}` is set to the password "
                                    f"as typed", attr=_last_name(target),

@@ -161,8 +161,13 @@ def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwo
                              "    proxy = {'server': request.form['proxy']}\n    proxy['password'] = password\n"
                              "    mailer = SMTPSettings(password=request.form['p'])\n"
                              "    settings['password'] = form.password.encrypted_password\n"
-                             "    user = EmailUser(password=request.form['p'])\n    return 'ok'\n")
-    assert [f.line for f in findings(root, "H501")] == [10]
+                             "    user = EmailUser(password=request.form['p'])\n    return 'ok'\n\n"
+                             "def connect(password):\n    connect_args = {}\n    connect_args['password'] = password\n"
+                             "    return BasicParametersType(password=password)\n\n"
+                             "class Database:\n    def set(self, password):\n        self.password = password\n"
+                             "        return self.password != PASSWORD_MASK\n\n"
+                             "class User:\n    def set(self, password):\n        self.password = password\n")
+    assert [f.line for f in findings(root, "H501")] == [10, 25]
 
 
 def test_compare_with_request_value(tmp_path):
