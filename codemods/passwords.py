@@ -32,7 +32,7 @@ CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_
 # Credentials the app sends to another service (a proxy, a mail or database
 # server) are kept as they are: they are not the app's users' passwords.
 OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ect|ection)?"
-                      r"|database|engine|dsn|tunnel|ssh|publish|credential|param|config|client|backend", re.I)
+                      r"|database|engine|dsn|tunnel|ssh|publish|credential|param|config|backend", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
