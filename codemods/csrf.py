@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 import libcst as cst
@@ -12,7 +13,7 @@ from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for, string_value
 from hardener.rules import Example, Rule, register
-from hardener.source import parse_unvalidated
+from hardener.source import ParseError, parse_unvalidated
 
 from ._flaskapi import all_views, import_spec
 from ._webapp import (
@@ -162,68 +163,77 @@ def _add_import_from(module: cst.Module, text: str, name: str, level: int) -> cs
 # --------------------------------------------------------------------------- the project's tests
 
 _OFF = "WTF_CSRF_ENABLED"
+# a superset of what _CsrfOffWhereTesting edits: TESTING = / : / ] = True, .testing = True
+_TURNS_TESTING_ON = re.compile(rb"""(?:\bTESTING['"]?\s*\]?\s*[=:]|\.testing\s*=)\s*True\b""")
 
 
 def _is_true(node) -> bool:
     return isinstance(node, cst.Name) and node.value == "True"
 
 
-class _CsrfOffWhereTesting(cst.CSTTransformer):
+class _CsrfOffWhereTesting(cst.CSTVisitor):
     """Where the tests turn ``TESTING`` on, turn CSRF checks off next to it
     (Flask-WTF's advice for test suites: their form posts carry no token):
     ``{"TESTING": True}``, ``f(TESTING=True)``, ``app.config["TESTING"] = True``,
     ``app.testing = True`` and ``TESTING = True`` in a test configuration class.
-    Outside test modules only that last one counts."""
+    Outside test modules only that last one counts. Collects the replacements
+    (``replace_nodes``) in a read-only walk."""
 
     def __init__(self, test_module: bool):
         self.test_module = test_module
         self.classes: list[str] = []
-        self.changed = False
+        self.replacements: dict = {}
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.append(node.name.value)
 
-    def leave_ClassDef(self, original, updated):
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self.classes.pop()
-        return updated
 
-    def leave_Dict(self, original: cst.Dict, updated: cst.Dict) -> cst.Dict:
+    @staticmethod
+    def _with_off(items: list, i: int, off) -> list:
+        """``items`` with ``off`` right after item ``i`` (TESTING), taking over its comma."""
+        testing = items[i]
+        comma = testing.comma if isinstance(testing.comma, cst.Comma) else cst.Comma(
+            whitespace_after=cst.SimpleWhitespace(" "))
+        return items[:i] + [testing.with_changes(comma=comma), off.with_changes(comma=testing.comma)] + items[i + 1:]
+
+    def visit_Dict(self, node: cst.Dict) -> bool:
         if not self.test_module:
-            return updated
-        elements = list(updated.elements)
+            return False
+        elements = list(node.elements)
         keys = [string_value(e.key) if isinstance(e, cst.DictElement) else None for e in elements]
         if _OFF in keys or "TESTING" not in keys or not _is_true(elements[keys.index("TESTING")].value):
-            return updated
+            return True
         i = keys.index("TESTING")
-        testing = elements[i]
-        quote = testing.key.value[-1] if isinstance(testing.key, cst.SimpleString) else '"'
-        comma = testing.comma if isinstance(testing.comma, cst.Comma) else cst.Comma(
-            whitespace_after=cst.SimpleWhitespace(" "))
-        new = testing.with_changes(key=cst.SimpleString(f"{quote}{_OFF}{quote}"), value=cst.Name("False"),
-                                   comma=testing.comma)
-        elements[i: i + 1] = [testing.with_changes(comma=comma), new]
-        self.changed = True
-        return updated.with_changes(elements=elements)
+        key = elements[i].key
+        quote = key.value[-1] if isinstance(key, cst.SimpleString) else '"'
+        off = elements[i].with_changes(key=cst.SimpleString(f"{quote}{_OFF}{quote}"), value=cst.Name("False"))
+        self.replacements[node] = node.with_changes(elements=self._with_off(elements, i, off))
+        return False  # what it holds stays as it is
 
-    def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.Call:
+    def visit_Call(self, node: cst.Call) -> bool:
         if not self.test_module:
-            return updated
-        args = list(updated.args)
+            return False
+        args = list(node.args)
         keywords = [a.keyword.value if a.keyword is not None else None for a in args]
         if _OFF in keywords or "TESTING" not in keywords or not _is_true(args[keywords.index("TESTING")].value):
-            return updated
+            return True
         i = keywords.index("TESTING")
-        testing = args[i]
-        comma = testing.comma if isinstance(testing.comma, cst.Comma) else cst.Comma(
-            whitespace_after=cst.SimpleWhitespace(" "))
-        new = testing.with_changes(keyword=cst.Name(_OFF), value=cst.Name("False"), comma=testing.comma)
-        args[i: i + 1] = [testing.with_changes(comma=comma), new]
-        self.changed = True
-        return updated.with_changes(args=args)
+        off = args[i].with_changes(keyword=cst.Name(_OFF), value=cst.Name("False"))
+        self.replacements[node] = node.with_changes(args=self._with_off(args, i, off))
+        return False
 
-    def _after(self, stmt) -> cst.BaseStatement | None:
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> bool:
+        extra = self._after(node)
+        if extra is not None:
+            self.replacements[node] = cst.FlattenSentinel([node, extra])
+            return False
+        return True
+
+    def _after(self, stmt: cst.SimpleStatementLine) -> cst.BaseStatement | None:
         """The statement that turns CSRF off after ``stmt``, if it turns TESTING on."""
-        if not (isinstance(stmt, cst.SimpleStatementLine) and len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
+        if not (len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
                 and len(stmt.body[0].targets) == 1 and _is_true(stmt.body[0].value)):
             return None
         target = stmt.body[0].targets[0].target
@@ -236,54 +246,60 @@ class _CsrfOffWhereTesting(cst.CSTTransformer):
                 and target.value.attr.value == "config" and len(target.slice) == 1 \
                 and isinstance(target.slice[0].slice, cst.Index) and string_value(target.slice[0].slice.value) == "TESTING":
             owner = cst.Module([]).code_for_node(target.value.value)
-            quote = target.slice[0].slice.value.value[-1] if isinstance(target.slice[0].slice.value, cst.SimpleString) else '"'
+            key = target.slice[0].slice.value
+            quote = key.value[-1] if isinstance(key, cst.SimpleString) else '"'
             return cst.parse_statement(f"{owner}.config[{quote}{_OFF}{quote}] = False\n")
         if isinstance(target, cst.Attribute) and target.attr.value == "testing":
             owner = cst.Module([]).code_for_node(target.value)
             return cst.parse_statement(f'{owner}.config["{_OFF}"] = False\n')
         return None
 
-    def _body(self, body) -> list:
-        out = []
-        for stmt in body:
-            out.append(stmt)
-            extra = self._after(stmt)
-            if extra is not None:
-                out.append(extra)
-                self.changed = True
-        return out
 
-    def leave_IndentedBlock(self, original, updated):
-        return updated.with_changes(body=self._body(updated.body))
-
-    def leave_Module(self, original, updated):
-        return updated.with_changes(body=self._body(updated.body))
+def _testing_switch_candidates(project, home: str) -> list[str]:
+    """The modules under ``home`` where tests may turn TESTING on: none when
+    ``WTF_CSRF_ENABLED`` is set there already, or the tests there know about
+    CSRF tokens (they send them, or test that they are checked)."""
+    cache = project.__dict__.setdefault("_h201_testing_switches", {})
+    if home not in cache:
+        files = {p: f for p, f in project.python.items() if not home or p.startswith(home + "/")}
+        if any(_OFF.encode() in f.data or is_test_path(p) and b"csrf" in f.data.lower() for p, f in files.items()):
+            cache[home] = []
+        else:
+            cache[home] = sorted(p for p, f in files.items() if _TURNS_TESTING_ON.search(f.data))
+    return cache[home]
 
 
-def _testing_switch_candidates(project) -> list[str]:
-    """The modules where tests may turn TESTING on: none when the project sets
-    ``WTF_CSRF_ENABLED`` anywhere already, or its tests know about CSRF tokens
-    (they send them, or test that they are checked)."""
-    files = project.python
-    if any(_OFF.encode() in f.data or is_test_path(p) and b"csrf" in f.data.lower() for p, f in files.items()):
-        return []
-    return sorted(p for p, f in files.items() if b"TESTING" in f.data or (is_test_path(p) and b".testing" in f.data))
+def _home(project, path: str) -> str:
+    """The folder that holds the app's code and, as a rule, its tests: the one
+    above the top package of ``path`` ("" for the project's root). In a
+    repository of several services, the fix touches the tests of its own."""
+    folder = posixpath.dirname(path)
+    while folder and f"{folder}/__init__.py" in project.python:
+        folder = posixpath.dirname(folder)
+    return folder
 
 
-def _switch_csrf_off_in_tests(builder: ChangeBuilder, project) -> list[str]:
-    """Edit the modules where tests turn TESTING on; the paths changed."""
+def _switch_csrf_off_in_tests(builder: ChangeBuilder, project, app: AppObject) -> list[str]:
+    """Edit the modules where the app's tests turn TESTING on; the paths changed."""
     changed = []
-    for path in _testing_switch_candidates(project):
-        before = builder.current(path)
-        transformer = _CsrfOffWhereTesting(is_test_path(path))
+    for path in _testing_switch_candidates(project, _home(project, app.file.path)):
+        before, file = builder.current(path), project.python[path]
         try:
-            new = parse_unvalidated(before).visit(transformer)
-        except cst.ParserSyntaxError:
+            after = file.memo("H201 csrf off where testing", lambda: _csrf_off_where_testing(file.module, path)) \
+                if before == file.data else _csrf_off_where_testing(parse_unvalidated(before), path)
+        except (ParseError, cst.ParserSyntaxError):
             continue
-        if transformer.changed:
-            builder.set(path, new.bytes)
+        if after is not None:
+            builder.set(path, after)
             changed.append(path)
     return changed
+
+
+def _csrf_off_where_testing(module: cst.Module, path: str) -> bytes | None:
+    """The module's new bytes, None if it has nothing to change."""
+    visitor = _CsrfOffWhereTesting(is_test_path(path))
+    module.visit(visitor)
+    return replace_nodes(module, visitor.replacements).bytes if visitor.replacements else None
 
 
 def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
@@ -358,7 +374,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
         if unclear:
             builder.followup("Send the X-CSRFToken header (from <meta name=\"csrf-token\">) on these requests: "
                              + "; ".join(unclear))
-        tests = _switch_csrf_off_in_tests(builder, project)
+        tests = _switch_csrf_off_in_tests(builder, project, app)
         if tests:
             builder.note(f"Where the tests turn TESTING on, {_OFF} is now False too (their form posts carry no "
                          f"token): {', '.join(tests)}")

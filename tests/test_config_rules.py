@@ -290,6 +290,22 @@ def test_the_csrf_fix_switches_csrf_off_where_the_tests_turn_testing_on(tmp_path
     assert out == [200, 400]  # the tests' posts work; everywhere else the token is required
 
 
+def test_in_a_repository_of_services_the_fix_switches_only_its_own_tests(tmp_path):
+    files = {f"services/{name}/{path.replace('flaskr', 'svc_' + name)}": text.replace("flaskr", "svc_" + name)
+             for name in ("a", "b") for path, text in FLASKR.items() if path != "config.py"}
+    root = write_tree(tmp_path / "p", files)
+    report, ws, _ = apply_fixes(root, Config(select=["H201"], cache=False))
+    assert not report.failed
+    changed = {path for path in ws.pending if path.endswith(".py")}
+    assert changed == {"services/a/svc_a/__init__.py", "services/a/tests/conftest.py", "services/a/tests/test_more.py",
+                       "services/b/svc_b/__init__.py", "services/b/tests/conftest.py", "services/b/tests/test_more.py"}
+    # each app's fix edited its own tests only: the notes name them
+    notes = [n for change in report.applied for n in change.changeset.notes if "TESTING" in n]
+    assert sorted(notes) == [f"Where the tests turn TESTING on, WTF_CSRF_ENABLED is now False too (their form posts "
+                             f"carry no token): services/{name}/tests/conftest.py, services/{name}/tests/test_more.py"
+                             for name in ("a", "b")]
+
+
 def test_tests_that_know_about_csrf_tokens_are_left_alone(tmp_path):
     root = write_tree(tmp_path / "p", dict(FLASKR, **{"tests/test_csrf.py": "# posts send csrf_token\n"}))
     files = apply(root, "H201")
