@@ -58,14 +58,20 @@ def hand_rolled_csrf(project) -> str | None:
     return None
 
 
-def _post_templates(project):
-    return {path: t for path, t in project.templates.items() if not is_test_path(path) and post_forms(t.text)}
+def _post_templates(project, home: str = ""):
+    """The templates (under ``home``: see ``_home``) with a POST form."""
+    return {path: t for path, t in _templates_under(project, home).items()
+            if not is_test_path(path) and post_forms(t.text)}
 
 
-def _js_sources(project) -> dict[str, str]:
+def _templates_under(project, home: str) -> dict:
+    return {p: t for p, t in project.templates.items() if not home or p.startswith(home + "/")}
+
+
+def _js_sources(project, home: str = "") -> dict[str, str]:
     """Scripts that may post: inline scripts in templates and the static .js files templates load."""
     out: dict[str, str] = {}
-    for path, template in sorted(project.templates.items()):
+    for path, template in sorted(_templates_under(project, home).items()):
         text = template.text
         if any(b.kind == "script" for b in inline_blocks(text)) and js_posts(text):
             out[path] = text
@@ -343,8 +349,9 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
                              f"the factory calls `{name}.init_app({app.name})`")
             else:
                 builder.edit_python(path, lambda m: add_imports(insert_after_imports(m, [instance]), IMPORT))
-        # templates: a token in every POST form
-        for tpath, template in sorted(_post_templates(project).items()):
+        # templates (the app's own, in a repository of services): a token in every POST form
+        home = _home(project, app.file.path)
+        for tpath, template in sorted(_post_templates(project, home).items()):
             data = builder.current(tpath)
             text = template.text if data == template.data else data.decode("utf-8", "surrogateescape")
             new = add_form_tokens(text, template.newline)
@@ -352,7 +359,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
                 builder.set(tpath, template.encode(new))
         # JavaScript that posts: the token as a meta tag, the header on clear fetch() calls
         unclear = []
-        scripts = _js_sources(project)
+        scripts = _js_sources(project, home)
         for spath in scripts:
             text = builder.current(spath).decode("utf-8", "surrogateescape").removeprefix("\ufeff")
             result = patch_js_posts(text)
@@ -361,7 +368,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
                 builder.set(spath, template.encode(result.patched) if template else result.patched.encode("utf-8"))
             unclear += [f"{spath}: {u}" for u in result.unclear]
         if scripts:
-            for tpath, template in sorted(project.templates.items()):
+            for tpath, template in sorted(_templates_under(project, home).items()):
                 if "<head" not in template.text.lower():
                     continue
                 data = builder.current(tpath)
@@ -388,7 +395,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
         builder.note("POST, PUT, PATCH and DELETE requests without a valid token now get 400")
         return builder.build()
 
-    scripts = _js_sources(project)
+    scripts = _js_sources(project, _home(project, app.file.path))
     unclear = [u for text in scripts.values() for u in patch_js_posts(text).unclear]
     safety, reason = Safety.SAFE, ""
     if unclear:
@@ -578,7 +585,7 @@ class CsrfProtectionMissing(Rule):
             views = list(app_views(project, app))
             changing = [v for v in views if state_changing(v)]
             session_views = [v for v in changing if view_kind(v) == "session"]
-            forms = _post_templates(project)
+            forms = _post_templates(project, _home(project, app.file.path))
             if not session_views and not forms:
                 continue
             if not searched:

@@ -299,7 +299,11 @@ def test_in_a_repository_of_services_the_fix_switches_only_its_own_tests(tmp_pat
     changed = {path for path in ws.pending if path.endswith(".py")}
     assert changed == {"services/a/svc_a/__init__.py", "services/a/tests/conftest.py", "services/a/tests/test_more.py",
                        "services/b/svc_b/__init__.py", "services/b/tests/conftest.py", "services/b/tests/test_more.py"}
-    # each app's fix edited its own tests only: the notes name them
+    # each app's fix edited its own code, templates and tests only
+    for applied in report.applied:
+        service = applied.finding.path.split("/")[1]
+        assert {p.split("/")[1] for p in applied.changeset.paths if p.startswith("services/")} == {service}
+        assert f"services/{service}/svc_{service}/templates/form.html" in applied.changeset.paths
     notes = [n for change in report.applied for n in change.changeset.notes if "TESTING" in n]
     assert sorted(notes) == [f"Where the tests turn TESTING on, WTF_CSRF_ENABLED is now False too (their form posts "
                              f"carry no token): services/{name}/tests/conftest.py, services/{name}/tests/test_more.py"
