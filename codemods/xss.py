@@ -537,7 +537,8 @@ def _constant_node(node) -> bool:
     """A string or number, ``csrf_token()``, ``url_for(...)``, the translation
     of a string (``_('<b>Note</b>')``, with arguments that are such constants
     too), or a WTForms field rendering itself (``field(**kwargs)``,
-    ``form.name(...)``: WTForms escapes what it puts in)."""
+    ``form.name(...)``: WTForms escapes what it puts in) or its label or
+    description (``field.description``: written in the form class)."""
     from jinja2 import nodes
 
     if isinstance(node, nodes.Const):
@@ -546,6 +547,9 @@ def _constant_node(node) -> bool:
         return all(_constant_node(n) for n in node.nodes)
     if isinstance(node, nodes.Add):
         return _constant_node(node.left) and _constant_node(node.right)
+    if isinstance(node, nodes.Getattr) and node.attr in ("label", "description") and isinstance(node.node, nodes.Name) \
+            and node.node.name.endswith("field"):
+        return True  # a WTForms field's label and description: written in the form class
     if not isinstance(node, nodes.Call) or node.dyn_args is not None:
         return False
     callee = node.node
@@ -582,8 +586,8 @@ class TemplateSafeFilter(Rule):
     Finds `{{ value|safe }}` and `{% autoescape false %}` blocks that print
     variables in Jinja templates. The finding points at the template and
     line. Constants (also translated ones: `_('<b>Note</b>')`), `csrf_token()`,
-    `url_for(...)`, WTForms fields rendering themselves (`field(**kwargs)`)
-    and values that pass through `tojson`/`escape` or a filter named as a
+    `url_for(...)`, WTForms fields rendering themselves (`field(**kwargs)`),
+    their labels and descriptions, and values that pass through `tojson`/`escape` or a filter named as a
     sanitizer (`clean_html`, `sanitize`, `bleach`) first are not reported.
 
     ## Why is this bad?

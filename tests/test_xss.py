@@ -93,6 +93,8 @@ def test_autoescape_on_the_import_alias(tmp_path):
     ("{{ _('Don\\'t <a href=\"%(url)s\">panic</a>', url=url_for('help') + '#ai')|safe }}", 0),
     ("{{ field(class_='wide', **kwargs)|safe }}", 0),
     ("{{ user.field()|safe }}", 1),
+    ("{{ field.description|safe }}", 0),
+    ("{{ user.description|safe }}", 1),
     ("{{ note.body|replace('\\n', '<br>'|safe) }}", 0),
     ("{{ note.body|replace('\\n', '<br>')|safe }}", 1),
     ("{{ entry.comments|safe|clean_html }}", 1),
