@@ -353,9 +353,25 @@ class Assets:
             self.sources[directive].add(origin)
 
 
+def app_home(project, path: str) -> str:
+    """The folder that holds an app's code and, as a rule, its templates and
+    tests: the one above the top package of ``path`` ("" for the project's
+    root). In a repository of several services, a fix edits its own service's."""
+    folder = posixpath.dirname(path)
+    while folder and f"{folder}/__init__.py" in project.python:
+        folder = posixpath.dirname(folder)
+    return folder
+
+
+def templates_under(project, home: str) -> dict:
+    """The project's templates in ``home`` (all of them for the root)."""
+    return {p: t for p, t in project.templates.items() if not home or p.startswith(home + "/")}
+
+
 def collect_assets(project, templates=None) -> Assets:
     assets = Assets()
-    for path, template in sorted((templates or project.templates).items()):
+    templates = project.templates if templates is None else templates
+    for path, template in sorted(templates.items()):
         text = template.text
         for m in SCRIPT_TAG.finditer(text):
             src = attributes(m.group(1)).get("src")
@@ -409,7 +425,7 @@ def collect_assets(project, templates=None) -> Assets:
         if EVENT_HANDLER.search(JINJA_BLOCK.sub("", text)):
             assets.event_handlers.append(path)
     # hosts that scripts call (fetch, XMLHttpRequest, WebSocket, EventSource): connect-src
-    scripts = [t.text for p, t in (templates or project.templates).items()]
+    scripts = [t.text for p, t in templates.items()]
     for path in sorted(assets.static_files):
         if path.endswith(".js") and not path.endswith(".min.js"):
             data = project.workspace.read(path)

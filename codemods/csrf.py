@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 
 import libcst as cst
@@ -17,7 +16,8 @@ from hardener.source import ParseError, parse_unvalidated
 
 from ._flaskapi import all_views, import_spec
 from ._webapp import (
-    CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_scopes, app_uses_extension, inline_blocks, js_posts,
+    CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_home, app_scopes, app_uses_extension,
+    inline_blocks, js_posts, templates_under,
     patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,
     SCRIPT_TAG, STATIC_URL, attributes, static_dir_for,
 )
@@ -37,11 +37,13 @@ def _has_secret_helper():
 
 
 def app_views(project, app: AppObject):
-    """The views that belong to ``app``: its own routes and every blueprint's."""
+    """The views that belong to ``app``: its own routes and every blueprint's
+    (in a repository of services, those in its own part: see ``app_home``)."""
     other_apps = {a.name for a in project.apps if a.file is app.file and a.name != app.name}
+    home = app_home(project, app.file.path)
     for view in all_views(project):
         owners = {r.owner for r in view.routes}
-        if view.file is app.file and owners <= other_apps:
+        if view.file is app.file and owners <= other_apps or home and not view.file.path.startswith(home + "/"):
             continue
         yield view
 
@@ -59,19 +61,15 @@ def hand_rolled_csrf(project) -> str | None:
 
 
 def _post_templates(project, home: str = ""):
-    """The templates (under ``home``: see ``_home``) with a POST form."""
-    return {path: t for path, t in _templates_under(project, home).items()
+    """The templates (under ``home``: see ``app_home``) with a POST form."""
+    return {path: t for path, t in templates_under(project, home).items()
             if not is_test_path(path) and post_forms(t.text)}
-
-
-def _templates_under(project, home: str) -> dict:
-    return {p: t for p, t in project.templates.items() if not home or p.startswith(home + "/")}
 
 
 def _js_sources(project, home: str = "") -> dict[str, str]:
     """Scripts that may post: inline scripts in templates and the static .js files templates load."""
     out: dict[str, str] = {}
-    for path, template in sorted(_templates_under(project, home).items()):
+    for path, template in sorted(templates_under(project, home).items()):
         text = template.text
         if any(b.kind == "script" for b in inline_blocks(text)) and js_posts(text):
             out[path] = text
@@ -275,20 +273,10 @@ def _testing_switch_candidates(project, home: str) -> list[str]:
     return cache[home]
 
 
-def _home(project, path: str) -> str:
-    """The folder that holds the app's code and, as a rule, its tests: the one
-    above the top package of ``path`` ("" for the project's root). In a
-    repository of several services, the fix touches the tests of its own."""
-    folder = posixpath.dirname(path)
-    while folder and f"{folder}/__init__.py" in project.python:
-        folder = posixpath.dirname(folder)
-    return folder
-
-
 def _switch_csrf_off_in_tests(builder: ChangeBuilder, project, app: AppObject) -> list[str]:
     """Edit the modules where the app's tests turn TESTING on; the paths changed."""
     changed = []
-    for path in _testing_switch_candidates(project, _home(project, app.file.path)):
+    for path in _testing_switch_candidates(project, app_home(project, app.file.path)):
         before, file = builder.current(path), project.python[path]
         try:
             after = file.memo("H201 csrf off where testing", lambda: _csrf_off_where_testing(file.module, path)) \
@@ -350,7 +338,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
             else:
                 builder.edit_python(path, lambda m: add_imports(insert_after_imports(m, [instance]), IMPORT))
         # templates (the app's own, in a repository of services): a token in every POST form
-        home = _home(project, app.file.path)
+        home = app_home(project, app.file.path)
         for tpath, template in sorted(_post_templates(project, home).items()):
             data = builder.current(tpath)
             text = template.text if data == template.data else data.decode("utf-8", "surrogateescape")
@@ -368,7 +356,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
                 builder.set(spath, template.encode(result.patched) if template else result.patched.encode("utf-8"))
             unclear += [f"{spath}: {u}" for u in result.unclear]
         if scripts:
-            for tpath, template in sorted(_templates_under(project, home).items()):
+            for tpath, template in sorted(templates_under(project, home).items()):
                 if "<head" not in template.text.lower():
                     continue
                 data = builder.current(tpath)
@@ -395,7 +383,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
         builder.note("POST, PUT, PATCH and DELETE requests without a valid token now get 400")
         return builder.build()
 
-    scripts = _js_sources(project, _home(project, app.file.path))
+    scripts = _js_sources(project, app_home(project, app.file.path))
     unclear = [u for text in scripts.values() for u in patch_js_posts(text).unclear]
     safety, reason = Safety.SAFE, ""
     if unclear:
@@ -585,7 +573,7 @@ class CsrfProtectionMissing(Rule):
             views = list(app_views(project, app))
             changing = [v for v in views if state_changing(v)]
             session_views = [v for v in changing if view_kind(v) == "session"]
-            forms = _post_templates(project, _home(project, app.file.path))
+            forms = _post_templates(project, app_home(project, app.file.path))
             if not session_views and not forms:
                 continue
             if not searched:

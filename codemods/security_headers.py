@@ -14,8 +14,8 @@ from hardener.source import parse_unvalidated
 
 from ._flaskapi import all_views
 from ._webapp import (
-    TALISMAN_CLASSES, add_nonces, app_scopes, app_uses_extension, collect_assets, csp_policy, inline_blocks,
-    bound_names, insert_in_scope, production_apps, unique_name,
+    TALISMAN_CLASSES, add_nonces, app_home, app_scopes, app_uses_extension, collect_assets, csp_policy, inline_blocks,
+    bound_names, insert_in_scope, production_apps, templates_under, unique_name,
 )
 
 # The production switch: HTTPS redirect and HSTS only when it is set, so that
@@ -156,8 +156,9 @@ def _policy_string(policy: dict[str, list[str]], nonce_in: list[str]) -> str:
 class _Plan:
     """What the templates need: the CSP and the sections that get a nonce."""
 
-    def __init__(self, project):
-        assets = collect_assets(project)
+    def __init__(self, project, home: str):
+        self.templates = templates_under(project, home)  # an app's own, in a repository of services
+        assets = collect_assets(project, self.templates)
         self.assets = assets
         self.policy = csp_policy(assets)
         self.nonce_in = [s for s, n in (("script-src", assets.inline_scripts), ("style-src", assets.inline_styles)) if n]
@@ -172,7 +173,7 @@ class _Plan:
 
     def patch_templates(self, builder: ChangeBuilder, project) -> int:
         count = 0
-        for path, template in sorted(project.templates.items()):
+        for path, template in sorted(self.templates.items()):
             if not any(not b.has_nonce for b in inline_blocks(template.text)):
                 continue
             text = builder.current(path).decode("utf-8", "surrogateescape").removeprefix("\ufeff")
@@ -194,13 +195,14 @@ class _Plan:
             builder.followup(problem)
 
 
-def _plan(project) -> _Plan:
-    """The project's plan, worked out once per scan (every app's fixes ask, and
-    it reads every template)."""
-    plan = project.__dict__.get("_security_headers_plan")
-    if plan is None:
-        plan = project.__dict__["_security_headers_plan"] = _Plan(project)
-    return plan
+def _plan(project, app: AppObject) -> _Plan:
+    """The plan for the app's templates (``app_home``), worked out once per
+    scan and home (every app's fixes ask, and it reads every template)."""
+    home = app_home(project, app.file.path)
+    plans = project.__dict__.setdefault("_security_headers_plans", {})
+    if home not in plans:
+        plans[home] = _Plan(project, home)
+    return plans[home]
 
 
 def _ensure_env_switch(builder: ChangeBuilder) -> None:
@@ -217,7 +219,7 @@ def _ensure_env_switch(builder: ChangeBuilder) -> None:
 
 
 def talisman_fix(project, app: AppObject) -> Fix:
-    plan = _plan(project)
+    plan = _plan(project, app)
 
     def compute():
         builder = ChangeBuilder(project)
@@ -311,7 +313,7 @@ def insert_before_return(module: cst.Module, factory: str, statements: list) -> 
 
 
 def after_request_fix(project, app: AppObject) -> Fix:
-    plan = _plan(project)
+    plan = _plan(project, app)
 
     def compute():
         builder = ChangeBuilder(project)
@@ -355,7 +357,7 @@ def after_request_fix(project, app: AppObject) -> Fix:
 
 def extend_hook_fix(project, app: AppObject, hook: cst.FunctionDef, file, missing: list[str]) -> Fix:
     """Partial header sets: add what is missing to the app's own hook."""
-    plan = _plan(project)
+    plan = _plan(project, app)
     params = hook.params.params
     if not params:
         return None

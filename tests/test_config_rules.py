@@ -291,9 +291,13 @@ def test_the_csrf_fix_switches_csrf_off_where_the_tests_turn_testing_on(tmp_path
 
 
 def test_in_a_repository_of_services_the_fix_switches_only_its_own_tests(tmp_path):
-    files = {f"services/{name}/{path.replace('flaskr', 'svc_' + name)}": text.replace("flaskr", "svc_" + name)
+    files = {f"services/{name}/{path.replace('flaskr', 'svc_' + name)}":
+             text.replace("flaskr", "svc_" + name).replace("/post", f"/{name}-post")
              for name in ("a", "b") for path, text in FLASKR.items() if path != "config.py"}
     root = write_tree(tmp_path / "p", files)
+    found = {f.path: f.message for f in findings(root, "H201")}
+    assert "routes (/a-post)" in found["services/a/svc_a/__init__.py"]
+    assert "routes (/b-post)" in found["services/b/svc_b/__init__.py"]
     report, ws, _ = apply_fixes(root, Config(select=["H201"], cache=False))
     assert not report.failed
     changed = {path for path in ws.pending if path.endswith(".py")}
@@ -308,6 +312,25 @@ def test_in_a_repository_of_services_the_fix_switches_only_its_own_tests(tmp_pat
     assert sorted(notes) == [f"Where the tests turn TESTING on, WTF_CSRF_ENABLED is now False too (their form posts "
                              f"carry no token): services/{name}/tests/conftest.py, services/{name}/tests/test_more.py"
                              for name in ("a", "b")]
+
+
+def test_in_a_repository_of_services_the_headers_fix_reads_and_edits_its_own_templates(tmp_path):
+    files = {}
+    for name, host in (("a", "https://cdn.a.example"), ("b", "https://cdn.b.example")):
+        files[f"services/{name}/svc_{name}/__init__.py"] = (
+            "from flask import Flask, render_template\n\n\ndef create_app():\n    app = Flask(__name__)\n\n"
+            "    @app.route('/')\n    def index():\n        return render_template('page.html')\n\n    return app\n")
+        files[f"services/{name}/svc_{name}/templates/page.html"] = (
+            f"<html><head><script src=\"{host}/x.js\"></script></head>\n<body><script>go()</script></body></html>\n")
+    root = write_tree(tmp_path / "p", files)
+    report, ws, _ = apply_fixes(root, Config(select=["H211"], cache=False))
+    assert not report.failed and len(report.applied) == 2
+    for applied in report.applied:
+        service = applied.finding.path.split("/")[1]
+        other = "b" if service == "a" else "a"
+        assert {p.split("/")[1] for p in applied.changeset.paths if p.startswith("services/")} == {service}
+        text = applied.changeset.diff(mask=False)
+        assert f"cdn.{service}.example" in text and f"cdn.{other}.example" not in text
 
 
 def test_tests_that_know_about_csrf_tokens_are_left_alone(tmp_path):
