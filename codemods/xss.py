@@ -95,10 +95,59 @@ def _literal_values(fmt: Formatted) -> bool:
     return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float)) for v in fmt.values)
 
 
-def _escaped_values(fmt: Formatted) -> bool:
-    """Every value is a literal or already escaped / not text (``escape(x)``, ``int(x)``, ``url_for(...)``)."""
-    return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float))
-               or (isinstance(v, cst.Call) and callee_name(v) in ESCAPED) for v in fmt.values)
+def _escaping(node: cst.BaseExpression) -> bool:
+    """A call that escapes or gives no text: ``escape(x)``, ``html.escape(x)``,
+    ``render_fully_escaped(x)``, ``int(x)``, ``url_for(...)``."""
+    return isinstance(node, cst.Call) and (callee_name(node) in ESCAPED or "escape" in callee_name(node).lower())
+
+
+def _escaped_values(fmt: Formatted, escaped_names: set[str] = frozenset()) -> bool:
+    """Every value is a literal or already escaped / not text, directly or
+    through a local variable that is only ever assigned such a call."""
+    return all(string_value(v) is not None or isinstance(v, (cst.Integer, cst.Float)) or _escaping(v)
+               or isinstance(v, cst.Name) and v.value in escaped_names for v in fmt.values)
+
+
+def _escaped_names(func: cst.FunctionDef | None, call: cst.Call) -> set[str]:
+    """Names that hold an escaping call's result where ``call`` runs: the last
+    assignment to the name before it (in the code's order) is such a call and
+    is in a block that holds ``call`` too, so it ran on the way there
+    (``last_error = escape(last_error)`` and then ``Markup(f"{last_error}...")``)."""
+    if func is None:
+        return set()
+    blocks: list[int] = []
+    last: dict[str, tuple[bool, tuple[int, ...]]] = {}
+    out: set[str] = set()
+
+    def bind(target, escaped: bool) -> None:
+        for name in [target, *(e.value for e in getattr(target, "elements", ()))]:
+            if isinstance(name, cst.Name):
+                last[name.value] = (escaped, tuple(blocks))
+
+    class V(cst.CSTVisitor):
+        def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            blocks.append(id(node))
+
+        def leave_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+            blocks.pop()
+
+        def leave_Assign(self, node: cst.Assign) -> None:  # the value is worked out before the name is bound
+            for target in node.targets:
+                bind(target.target, _escaping(node.value))
+
+        def leave_AugAssign(self, node: cst.AugAssign) -> None:
+            bind(node.target, False)
+
+        def visit_For(self, node: cst.For) -> None:
+            bind(node.target, False)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if node is call:
+                here = tuple(blocks)
+                out.update(name for name, (escaped, where) in last.items() if escaped and here[:len(where)] == where)
+
+    func.visit(V())
+    return out
 
 
 # --------------------------------------------------------------------------- H311
@@ -361,7 +410,10 @@ class MarkupFormattedString(Rule):
     ## What it does
     Finds `Markup(...)` (from markupsafe, or the old flask/jinja2 aliases)
     applied to an f-string, a `%` or `.format()` result, or a `+`
-    concatenation with values, or to request data directly.
+    concatenation with values, or to request data directly. Values escaped
+    on the way there are fine: `escape(x)`, `url_for(...)`, `int(x)`, or a
+    variable whose last assignment before the call, in a block that holds
+    it, is such a call (`error = escape(error)`).
 
     ## Why is this bad?
     `Markup` tells Jinja "this is safe HTML, do not escape it". Formatting
@@ -450,7 +502,7 @@ class MarkupFormattedString(Rule):
             t = taint.get(id(func)) if func is not None else None
             arg = call.args[0].value
             fmt = formatted(arg)
-            if fmt is not None and not _escaped_values(fmt):
+            if fmt is not None and not _escaped_values(fmt) and not _escaped_values(fmt, _escaped_names(func, call)):
                 tainted = t is not None and all(t.expr(v_) for v_ in fmt.values)
                 yield self.finding(file, call,
                                    "Markup() of a formatted string: the values are marked safe without being escaped",

@@ -73,6 +73,30 @@ def test_markup_fix_escapes_values_and_keeps_markup(tmp_path):
     assert str(ns["badge"]("<script>", 7)) == "<b>&lt;script&gt;</b> {x} 007"
 
 
+def test_markup_of_values_escaped_on_the_way_there(tmp_path):
+    root = project(tmp_path, APP + """
+        from markupsafe import Markup, escape
+        def a(error, url):
+            if error:
+                error = render_fully_escaped(error)
+                if url:
+                    return Markup(f"{error} <a href='{url_for('x')}'>retry</a>")
+                return Markup(f"{error}")
+            return ''
+        def b(error):
+            if error:
+                error = escape(error)
+            return Markup(f"<p>{error}</p>")
+        def c(error):
+            text = escape(error)
+            text = error.strip()
+            return Markup(f"<p>{text}</p>")
+        def d(error):
+            return Markup(f"<p>{error}</p>")
+    """)
+    assert [f.line for f in findings(root, "H312")] == [14, 18, 20]
+
+
 def test_autoescape_on_the_import_alias(tmp_path):
     root = project(tmp_path, APP + "from jinja2 import Environment as Env\nenv = Env(\n    loader=None,\n)\n")
     (found,) = findings(root, "H314")
