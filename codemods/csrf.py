@@ -545,7 +545,7 @@ class CsrfProtectionMissing(Rule):
         if is_test_path(template.path):
             return
         forms = [f for f in post_forms(template.text) if not f.has_token]
-        if not forms or not _all_apps_protected(project):
+        if not forms or not _apps_protected(project, template.path):
             return
         for form in forms:
             yield self.template_finding(
@@ -597,13 +597,16 @@ class CsrfProtectionMissing(Rule):
             )
 
 
-def _all_apps_protected(project) -> bool:
-    cached = project.__dict__.get("_h201_all_protected")
-    if cached is None:
-        apps = production_apps(project)
-        cached = bool(apps) and all(app_uses_extension(project, a, CSRF_CLASSES) for a in apps)
-        project.__dict__["_h201_all_protected"] = cached
-    return cached
+def _apps_protected(project, template_path: str) -> bool:
+    """Whether the apps that may render the template all have CSRFProtect:
+    those whose part of the repository (``app_home``) holds it."""
+    protected = project.__dict__.get("_h201_protected")
+    if protected is None:
+        protected = project.__dict__["_h201_protected"] = [
+            (app_home(project, a.file.path), app_uses_extension(project, a, CSRF_CLASSES))
+            for a in production_apps(project)]
+    serving = [ok for home, ok in protected if not home or template_path.startswith(home + "/")]
+    return bool(serving) and all(serving)
 
 
 def _in_test_class(setting) -> bool:

@@ -308,6 +308,12 @@ def test_in_a_repository_of_services_the_fix_switches_only_its_own_tests(tmp_pat
         service = applied.finding.path.split("/")[1]
         assert {p.split("/")[1] for p in applied.changeset.paths if p.startswith("services/")} == {service}
         assert f"services/{service}/svc_{service}/templates/form.html" in applied.changeset.paths
+    # a protected service's forms without a token are reported, though another service has no CSRFProtect yet
+    (root / "services/b/svc_b/__init__.py").write_text(
+        "from flask_wtf.csrf import CSRFProtect\n" + FLASKR["flaskr/__init__.py"].replace("svc_b", "x").replace(
+            "    return app\n", "    CSRFProtect(app)\n    return app\n"))
+    found = sorted((f.path, f.message) for f in findings(root, "H201"))
+    assert [p for p, _ in found] == ["services/a/svc_a/__init__.py", "services/b/svc_b/templates/form.html"]
     notes = [n for change in report.applied for n in change.changeset.notes if "TESTING" in n]
     assert sorted(notes) == [f"Where the tests turn TESTING on, WTF_CSRF_ENABLED is now False too (their form posts "
                              f"carry no token): services/{name}/tests/conftest.py, services/{name}/tests/test_more.py"
