@@ -14,7 +14,7 @@ from hardener.project import AppObject, dotted_name, is_test_path, literal_value
 from hardener.rules import Example, Rule, register
 from hardener.source import ParseError, parse_unvalidated
 
-from ._flaskapi import all_views, import_spec
+from ._flaskapi import all_views, import_spec, is_true
 from ._webapp import (
     CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_home, app_scopes, app_uses_extension,
     inline_blocks, js_posts, templates_under,
@@ -171,10 +171,6 @@ _OFF = "WTF_CSRF_ENABLED"
 _TURNS_TESTING_ON = re.compile(rb"""(?:\bTESTING['"]?\s*\]?\s*[=:]|\.testing\s*=)\s*True\b""")
 
 
-def _is_true(node) -> bool:
-    return isinstance(node, cst.Name) and node.value == "True"
-
-
 class _CsrfOffWhereTesting(cst.CSTVisitor):
     """Where the tests turn ``TESTING`` on, turn CSRF checks off next to it
     (Flask-WTF's advice for test suites: their form posts carry no token):
@@ -207,7 +203,7 @@ class _CsrfOffWhereTesting(cst.CSTVisitor):
             return False
         elements = list(node.elements)
         keys = [string_value(e.key) if isinstance(e, cst.DictElement) else None for e in elements]
-        if _OFF in keys or "TESTING" not in keys or not _is_true(elements[keys.index("TESTING")].value):
+        if _OFF in keys or "TESTING" not in keys or not is_true(elements[keys.index("TESTING")].value):
             return True
         i = keys.index("TESTING")
         key = elements[i].key
@@ -221,7 +217,7 @@ class _CsrfOffWhereTesting(cst.CSTVisitor):
             return False
         args = list(node.args)
         keywords = [a.keyword.value if a.keyword is not None else None for a in args]
-        if _OFF in keywords or "TESTING" not in keywords or not _is_true(args[keywords.index("TESTING")].value):
+        if _OFF in keywords or "TESTING" not in keywords or not is_true(args[keywords.index("TESTING")].value):
             return True
         i = keywords.index("TESTING")
         off = args[i].with_changes(keyword=cst.Name(_OFF), value=cst.Name("False"))
@@ -238,7 +234,7 @@ class _CsrfOffWhereTesting(cst.CSTVisitor):
     def _after(self, stmt: cst.SimpleStatementLine) -> cst.BaseStatement | None:
         """The statement that turns CSRF off after ``stmt``, if it turns TESTING on."""
         if not (len(stmt.body) == 1 and isinstance(stmt.body[0], cst.Assign)
-                and len(stmt.body[0].targets) == 1 and _is_true(stmt.body[0].value)):
+                and len(stmt.body[0].targets) == 1 and is_true(stmt.body[0].value)):
             return None
         target = stmt.body[0].targets[0].target
         if isinstance(target, cst.Name) and target.value == "TESTING" and self.classes \
