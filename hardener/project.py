@@ -163,12 +163,12 @@ class ModuleFacts:
 
     def qualify(self, node: cst.BaseExpression) -> str | None:
         name = dotted_name(node)
-        if name is None:
-            return None
-        head, _, rest = name.partition(".")
-        if head in self.imports:
-            return self.imports[head] + ("." + rest if rest else "")
-        return name
+        return self.qualify_name(name) if name is not None else None
+
+    def qualify_name(self, name: str) -> str:
+        """``a.b`` with ``a`` replaced by what the module imports under that name."""
+        head, dot, rest = name.partition(".")
+        return self.imports[head] + dot + rest if head in self.imports else name
 
 
 # Subclasses of Flask and Blueprint other packages provide.
@@ -274,12 +274,12 @@ class _FactsVisitor(cst.CSTVisitor):
             qualified = facts.qualify(value.func) or ""
             kind = app_kind(qualified)
             subclass = not kind and qualified.endswith(("Flask", "Blueprint"))  # the project's own? see _link
-            app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
-            if kind:
-                facts.apps.append(app)
-            elif subclass:
-                facts.app_candidates.append((app, qualified))
             if kind or subclass:
+                app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
+                if kind:
+                    facts.apps.append(app)
+                else:
+                    facts.app_candidates.append((app, qualified))
                 for alias in aliases:
                     self.aliases[(id(scope), alias)] = target.value
         # class attribute: DEBUG = True
@@ -502,11 +502,7 @@ class Project:
         def resolve_class(facts: ModuleFacts, name: str, sleeping: set[str]) -> ConfigClass | None:
             if name in facts.classes:
                 return facts.classes[name]
-            qualified = facts.imports.get(name.split(".")[0])
-            if qualified:
-                full = qualified + name[len(name.split(".")[0]):]
-                return self._class_by_dotted(full, sleeping)
-            return self._class_by_dotted(name, sleeping)
+            return self._class_by_dotted(facts.qualify_name(name), sleeping)
 
         # a base in a dormant module is woken only when the class counts (below)
         sleeping_bases: dict[int, set[str]] = {}
@@ -569,8 +565,7 @@ class Project:
             if facts is None or depth > 10:
                 return None
             for base in cls.bases:
-                head, dot, rest = base.partition(".")
-                kind = app_kind(facts.imports.get(head, head) + dot + rest) if base else None
+                kind = app_kind(facts.qualify_name(base)) if base else None
                 if kind:
                     return kind
             return next((k for k in (kind_of(p, depth + 1) for p in cls.parents) if k), None)
