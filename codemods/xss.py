@@ -5,7 +5,6 @@ jinja-autoescape-disabled, H315 html-built-in-view."""
 from __future__ import annotations
 
 import dataclasses
-import functools
 import keyword
 import re
 
@@ -15,6 +14,7 @@ from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import dotted_name, is_test_path, may_hold_facts, string_value
 from hardener.rules import Example, Rule, register
+from hardener.source import parse_jinja
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
@@ -558,19 +558,12 @@ def _risky(expr: str) -> bool:
     return not _constant(expr)
 
 
-@functools.lru_cache(maxsize=None)
-def _jinja():
-    from jinja2 import Environment
-
-    return Environment()
-
-
 def _expression(expr: str):
     """The Jinja node of one ``{{ expr }}``, None if it does not parse."""
     from jinja2 import TemplateSyntaxError, nodes
 
     try:
-        body = _jinja().parse("{{ " + expr + " }}").body
+        body = parse_jinja("{{ " + expr + " }}").body
     except TemplateSyntaxError:
         return None
     if len(body) != 1 or not isinstance(body[0], nodes.Output) or len(body[0].nodes) != 1:

@@ -36,22 +36,26 @@ class _LazyJinja:
     Projects add tags of their own with Jinja extensions hardener cannot load
     (CKAN's ``{% snippet %}``, ``{% asset %}``...): a template that uses such a
     tag is parsed again with it read as a statement that prints nothing (its
-    ``end...`` tag too), so the rest of the template is still checked."""
+    ``end...`` tag too), so the rest of the template is still checked. Such
+    tags are learned once: later templates are parsed knowing them."""
 
     _envs: dict = {}
+    _learned: frozenset[str] = frozenset()  # the project tags met so far
 
     def parse(self, text: str):
         import jinja2
 
-        extra: frozenset[str] = frozenset()
+        extra = learned = self._learned
         while True:
             try:
                 return self._env(extra).parse(text)
             except jinja2.TemplateSyntaxError as exc:
                 unknown = _UNKNOWN_TAG.search(exc.message or "")
-                if unknown is None or unknown.group(1) in extra or unknown.group(1) in _JINJA_OWN or len(extra) >= 20:
+                if unknown is None or unknown.group(1) in extra or unknown.group(1) in _JINJA_OWN \
+                        or len(extra - learned) >= 20:  # at most 20 new ones in one template
                     raise
                 extra |= {unknown.group(1)}
+                type(self)._learned = extra
 
     def _env(self, extra: frozenset[str]):
         env = self._envs.get(extra)
@@ -84,6 +88,12 @@ def _project_tags_base():
 
 
 _JINJA = _LazyJinja()
+
+
+def parse_jinja(text: str):
+    """Jinja's tree of ``text`` (``jinja2.TemplateSyntaxError`` if it is not
+    valid), with the extensions Flask templates commonly use."""
+    return _JINJA.parse(text)
 
 
 class ParseError(Exception):
@@ -489,7 +499,7 @@ class TemplateFile:
         except ImportError:  # Flask brings jinja2; without it there is nothing to check against
             return None
         try:
-            _JINJA.parse(self.text)
+            parse_jinja(self.text)
         except jinja2.TemplateSyntaxError as exc:
             return f"not valid Jinja at line {exc.lineno}: {exc.message}"
         except Exception as exc:
