@@ -107,11 +107,12 @@ class Tainted:
         return u.request or bool(u.names & (self.names | self.params))
 
 
-def _targets(node: cst.CSTNode) -> list[str]:
+def target_names(node: cst.CSTNode) -> list[str]:
+    """The names an assignment target binds (through tuples and lists)."""
     if isinstance(node, cst.Name):
         return [node.value]
     if isinstance(node, (cst.Tuple, cst.List)):
-        return [n for e in node.elements for n in _targets(e.value)]
+        return [n for e in node.elements for n in target_names(e.value)]
     return []
 
 
@@ -128,25 +129,25 @@ class _Assignments(cst.CSTVisitor):
     def leave_Assign(self, node: cst.Assign) -> None:
         bad = self.t.expr(node.value)
         for target in node.targets:
-            for name in _targets(target.target):
+            for name in target_names(target.target):
                 (self.t.names.add if bad else self.t.names.discard)(name)
 
     def leave_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
-            for name in _targets(node.target):
+            for name in target_names(node.target):
                 (self.t.names.add if self.t.expr(node.value) else self.t.names.discard)(name)
 
     def leave_AugAssign(self, node: cst.AugAssign) -> None:
         if self.t.expr(node.value):
-            self.t.names.update(_targets(node.target))
+            self.t.names.update(target_names(node.target))
 
     def visit_For(self, node: cst.For) -> None:
         if self.t.expr(node.iter):
-            self.t.names.update(_targets(node.target))
+            self.t.names.update(target_names(node.target))
 
     def leave_NamedExpr(self, node: cst.NamedExpr) -> None:
         if self.t.expr(node.value):
-            self.t.names.update(_targets(node.target))
+            self.t.names.update(target_names(node.target))
 
 
 def tainted_names(func: cst.FunctionDef, req: set[str], sources: set[str],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlsplit
 
 import libcst as cst
@@ -501,7 +502,7 @@ class AppScope:
     calls: list[cst.Call] = field(default_factory=list)
     aliases: tuple[str, ...] = ()  # app = flask_app = Flask(...)
 
-    @property
+    @cached_property
     def names(self) -> set[str]:
         return {self.name, *self.aliases}
 

@@ -18,7 +18,7 @@ from hardener.source import parse_jinja
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
-                    formatted, functions_in, request_names, rewrite, string_literal, tainted_names)
+                    formatted, functions_in, request_names, rewrite, string_literal, tainted_names, target_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -120,9 +120,8 @@ def _escaped_names(func: cst.FunctionDef | None, call: cst.Call) -> set[str]:
     out: set[str] = set()
 
     def bind(target, escaped: bool) -> None:
-        for name in [target, *(e.value for e in getattr(target, "elements", ()))]:
-            if isinstance(name, cst.Name):
-                last[name.value] = (escaped, tuple(blocks))
+        for name in target_names(target):
+            last[name] = (escaped, tuple(blocks))
 
     class V(cst.CSTVisitor):
         def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
