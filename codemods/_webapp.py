@@ -364,9 +364,14 @@ def app_home(project, path: str) -> str:
     return folder
 
 
+def in_home(path: str, home: str) -> bool:
+    """Whether ``path`` is in ``home`` (an ``app_home``; everything is in the root's)."""
+    return not home or path.startswith(home + "/")
+
+
 def templates_under(project, home: str) -> dict:
     """The project's templates in ``home`` (all of them for the root)."""
-    return {p: t for p, t in project.templates.items() if not home or p.startswith(home + "/")}
+    return {p: t for p, t in project.templates.items() if in_home(p, home)}
 
 
 def collect_assets(project, templates=None) -> Assets:

@@ -17,7 +17,7 @@ from hardener.source import ParseError, parse_unvalidated
 from ._flaskapi import all_views, import_spec, is_true
 from ._webapp import (
     CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_home, app_scopes, app_uses_extension,
-    inline_blocks, js_posts, templates_under,
+    in_home, inline_blocks, js_posts, templates_under,
     patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,
     SCRIPT_TAG, STATIC_URL, attributes, static_dir_for,
 )
@@ -43,7 +43,7 @@ def app_views(project, app: AppObject):
     home = app_home(project, app.file.path)
     for view in all_views(project):
         owners = {r.owner for r in view.routes}
-        if view.file is app.file and owners <= other_apps or home and not view.file.path.startswith(home + "/"):
+        if view.file is app.file and owners <= other_apps or not in_home(view.file.path, home):
             continue
         yield view
 
@@ -261,7 +261,7 @@ def _testing_switch_candidates(project, home: str) -> list[str]:
     CSRF tokens (they send them, or test that they are checked)."""
     cache = project.__dict__.setdefault("_h201_testing_switches", {})
     if home not in cache:
-        files = {p: f for p, f in project.python.items() if not home or p.startswith(home + "/")}
+        files = {p: f for p, f in project.python.items() if in_home(p, home)}
         if any(_OFF.encode() in f.data or is_test_path(p) and b"csrf" in f.data.lower() for p, f in files.items()):
             cache[home] = []
         else:
@@ -601,7 +601,7 @@ def _apps_protected(project, template_path: str) -> bool:
         protected = project.__dict__["_h201_protected"] = [
             (app_home(project, a.file.path), app_uses_extension(project, a, CSRF_CLASSES))
             for a in production_apps(project)]
-    serving = [ok for home, ok in protected if not home or template_path.startswith(home + "/")]
+    serving = [ok for home, ok in protected if in_home(template_path, home)]
     return bool(serving) and all(serving)
 
 
