@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
-from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert_after_imports, replace_nodes
+from hardener.fixkit import ChangeBuilder, add_import_from, add_imports, insert_after_app, insert_after_imports, replace_nodes
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import AppObject, dotted_name, is_test_path, literal_value, module_name_for, string_value
 from hardener.rules import Example, Rule, register
@@ -156,12 +154,6 @@ def _after_last_instance(module: cst.Module, statement: cst.BaseStatement) -> cs
     if index is None:
         return insert_after_imports(module, [statement])
     return module.with_changes(body=body[: index + 1] + [statement] + body[index + 1:])
-
-
-def _add_import_from(module: cst.Module, text: str, name: str, level: int) -> cst.Module:
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, text, name, relative=level)
-    return AddImportsVisitor(context).transform_module(module)
 
 
 # --------------------------------------------------------------------------- the project's tests
@@ -328,7 +320,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
             if ext is not None:
                 ext_path, text, level = ext
                 builder.edit_python(ext_path, lambda m: add_imports(_after_last_instance(m, instance), IMPORT))
-                builder.edit_python(path, lambda m: _add_import_from(m, text, name, level))
+                builder.edit_python(path, lambda m: add_import_from(m, text, name, level))
                 builder.note(f"`{name} = CSRFProtect()` lives in {ext_path} with the other extensions; "
                              f"the factory calls `{name}.init_app({app.name})`")
             else:

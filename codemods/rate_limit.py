@@ -7,10 +7,8 @@ import re
 from dataclasses import dataclass
 
 import libcst as cst
-from libcst.codemod import CodemodContext
-from libcst.codemod.visitors import AddImportsVisitor
 
-from hardener.fixkit import ChangeBuilder, add_imports, insert_after_app, insert_after_imports, replace_nodes
+from hardener.fixkit import ChangeBuilder, add_import_from, add_imports, insert_after_app, insert_after_imports, replace_nodes
 from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import dotted_name, is_test_path, module_name_for
 from hardener.rules import Example, Rule, register
@@ -172,13 +170,6 @@ def _limit_decorator(limiter: str, view: View) -> cst.Decorator:
         args.append("methods=[" + ", ".join(f'"{m}"' for m in writes) + "]")
     args.append("exempt_when=lambda: current_app.testing")
     return cst.Decorator(cst.parse_expression(f"{limiter}.limit({', '.join(args)})"))
-
-
-def _add_import(module: cst.Module, spec: tuple[str, int], name: str) -> cst.Module:
-    text, level = spec
-    context = CodemodContext()
-    AddImportsVisitor.add_needed_import(context, text, name, relative=level)
-    return AddImportsVisitor(context).transform_module(module)
 
 
 def _insert_init(module: cst.Module, app, statement: cst.BaseStatement) -> cst.Module:
@@ -404,7 +395,7 @@ class AuthEndpointWithoutRateLimit(Rule):
             builder.edit_python(vf.path, lambda m: add_imports(m, ("flask", "current_app")))
             if limiter.path != vf.path:
                 spec = import_spec(project, vf.path, limiter.path)
-                builder.edit_python(vf.path, lambda m: _add_import(m, spec, limiter.name))
+                builder.edit_python(vf.path, lambda m: add_import_from(m, spec[0], limiter.name, spec[1]))
             if plan is not None:
                 self._create(builder, project, plan, limiter)
                 builder.dependency("flask-limiter")
@@ -442,4 +433,4 @@ class AuthEndpointWithoutRateLimit(Rule):
         builder.edit_python(app.file.path, lambda m: _insert_init(m, app, init))
         if plan.host != app.file.path:
             spec = import_spec(project, app.file.path, plan.host)
-            builder.edit_python(app.file.path, lambda m: _add_import(m, spec, limiter.name))
+            builder.edit_python(app.file.path, lambda m: add_import_from(m, spec[0], limiter.name, spec[1]))

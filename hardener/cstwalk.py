@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import linecache
 import operator
 import os
 import textwrap
@@ -53,12 +54,33 @@ def plan_for(cls: type) -> tuple[str, ...] | None:
         pass
     plan = None
     try:
-        source = textwrap.dedent(inspect.getsource(cls._visit_and_replace_children))
-        plan = _read_plan(ast.parse(source).body[0])
-    except (OSError, TypeError, SyntaxError, IndexError):
+        source = _function_source(cls._visit_and_replace_children)
+        plan = _read_plan(ast.parse(source).body[0]) if source is not None else None
+    except (OSError, TypeError, SyntaxError, IndexError, AttributeError):
         plan = None
     _PLANS[cls] = plan
     return plan
+
+
+def _function_source(fn) -> str | None:
+    """The dedented source of a function defined in a file, cut from the file's
+    lines by indentation (``inspect.getsource`` tokenizes the file from the
+    function on, which took most of the start-up for libcst's 345 node types).
+    A cut that is not one whole function fails to parse or gives no plan."""
+    code = fn.__code__
+    lines = linecache.getlines(code.co_filename)
+    start = code.co_firstlineno - 1
+    if not 0 <= start < len(lines):
+        return None
+    first = lines[start]
+    indent = len(first) - len(first.lstrip())
+    end = start + 1
+    while end < len(lines):
+        line = lines[end]
+        if line.strip() and len(line) - len(line.lstrip()) <= indent and not line.lstrip().startswith(")"):
+            break
+        end += 1
+    return textwrap.dedent("".join(lines[start:end]))
 
 
 _GETTERS: dict[type, object] = {}
@@ -125,18 +147,19 @@ def _read_plan(fn: ast.AST) -> tuple[str, ...] | None:
 _CLOSURES: dict[type, frozenset[type] | None] | None = None
 
 
-def _node_types(hint, concrete: list[type]) -> set[type] | None:
-    """The concrete node classes a field annotation allows (None: cannot tell)."""
+def _node_types(hint, below: dict[type, set[type]]) -> set[type] | None:
+    """The concrete node classes a field annotation allows (None: cannot tell);
+    ``below`` maps a class to its concrete node subclasses."""
     origin = typing.get_origin(hint)
     if origin is None:
         if isinstance(hint, type):
-            return {c for c in concrete if issubclass(c, hint)} if issubclass(hint, CSTNode) else set()
+            return set(below.get(hint, ())) if issubclass(hint, CSTNode) else set()
         return None
     if origin is typing.Literal:
         return set()
     out: set[type] = set()
     for arg in typing.get_args(hint):
-        found = _node_types(arg, concrete)
+        found = _node_types(arg, below)
         if found is None:
             return None
         out |= found
@@ -158,6 +181,12 @@ def closures() -> dict[type, frozenset[type] | None]:
                 seen.add(sub)
                 todo.append(sub)
     concrete = [c for c in seen if not inspect.isabstract(c) and c.__module__.startswith("libcst.")]
+    # each class's concrete subclasses, itself included (libcst registers no
+    # virtual subclasses: the classes' own MROs say it all)
+    below: dict[type, set[type]] = {}
+    for cls in concrete:
+        for base in cls.__mro__:
+            below.setdefault(base, set()).add(cls)
     namespace = dict(vars(libcst))
     children: dict[type, set[type] | None] = {}
     for cls in concrete:
@@ -170,33 +199,69 @@ def closures() -> dict[type, frozenset[type] | None]:
         found: set[type] | None = set()
         # a node type walked by libcst's own code: any annotated field may be a child
         for field in plan if plan is not None else list(hints):
-            types = _node_types(hints.get(field), concrete)
+            types = _node_types(hints.get(field), below)
             if types is None:
                 found = None
                 break
             found |= types
         children[cls] = found
-    result: dict[type, set[type] | None] = {
-        cls: (None if kids is None else {cls} | kids) for cls, kids in children.items()
-    }
-    changed = True
-    while changed:
-        changed = False
-        for cls, reach in result.items():
-            if reach is None:
-                continue
-            grown: set[type] | None = set(reach)
-            for kid in reach:
-                below = result.get(kid, None) if kid in result else None
-                if below is None:
-                    grown = None
-                    break
-                grown |= below
-            if grown is None or len(grown) != len(reach):
-                result[cls] = grown
-                changed = True
-    _CLOSURES = {cls: (None if reach is None else frozenset(reach)) for cls, reach in result.items()}
+    _CLOSURES = _reachable(children)
     return _CLOSURES
+
+
+def _reachable(children: dict[type, set[type] | None]) -> dict[type, frozenset[type] | None]:
+    """Every node reachable from each node of the graph, itself included;
+    None when a node on the way has unknown children. Strongly connected
+    components (Tarjan's), each worked out once after those it leads to."""
+    index: dict[type, int] = {}
+    low: dict[type, int] = {}
+    stack: list[type] = []
+    on_stack: set[type] = set()
+    reach: dict[type, frozenset[type] | None] = {}
+
+    def connect(node: type) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for kid in children.get(node) or ():
+            if kid not in index:
+                connect(kid)
+                low[node] = min(low[node], low[kid])
+            elif kid in on_stack:
+                low[node] = min(low[node], index[kid])
+        if low[node] != index[node]:
+            return
+        members: list[type] = []
+        while True:
+            member = stack.pop()
+            on_stack.discard(member)
+            members.append(member)
+            if member is node:
+                break
+        found: set[type] | None = set(members)
+        for member in members:
+            kids = children.get(member, None) if member in children else None
+            if kids is None:
+                found = None
+                break
+            for kid in kids:
+                if kid in found:
+                    continue
+                below = reach.get(kid) if kid in children else None
+                if below is None:
+                    found = None
+                    break
+                found |= below
+            if found is None:
+                break
+        frozen = None if found is None else frozenset(found)
+        for member in members:
+            reach[member] = frozen
+
+    for node in children:
+        if node not in index:
+            connect(node)
+    return {node: reach[node] for node in children}
 
 
 _BASE_CLASSES = frozenset(CSTVisitor.__mro__)

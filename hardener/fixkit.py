@@ -409,6 +409,19 @@ def add_imports(module: cst.Module, *imports: tuple[str, str | None]) -> cst.Mod
     ])
 
 
+def add_import_from(module: cst.Module, text: str, name: str, level: int = 0) -> cst.Module:
+    """``from <level dots><text> import name`` where missing, by libcst's
+    AddImportsVisitor (it places relative imports, which ``add_imports`` does
+    not take). libcst.codemod is imported here, when such a fix is computed:
+    importing it takes longer than scanning a small project."""
+    from libcst.codemod import CodemodContext
+    from libcst.codemod.visitors import AddImportsVisitor
+
+    context = CodemodContext()
+    AddImportsVisitor.add_needed_import(context, text, name, relative=level)
+    return AddImportsVisitor(context).transform_module(module)
+
+
 def _absolute_module(node: cst.ImportFrom) -> str | None:
     """The module of an absolute ``from ... import`` (None for a relative one)."""
     if node.relative or node.module is None:

@@ -151,6 +151,88 @@ def test_every_node_type_with_children_has_a_plan_or_falls_back():
     assert plans[cst.Assign] == ("targets", "value", "semicolon")
 
 
+def _node_classes():
+    seen, todo = set(), [cst.CSTNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            if sub not in seen:
+                seen.add(sub)
+                todo.append(sub)
+    return seen
+
+
+def test_plans_cut_by_indentation_are_inspects():
+    import ast
+    import inspect
+    import textwrap
+
+    for cls in _node_classes():
+        try:
+            source = textwrap.dedent(inspect.getsource(cls._visit_and_replace_children))
+            expected = cstwalk._read_plan(ast.parse(source).body[0])
+        except (OSError, TypeError):
+            expected = None
+        assert cstwalk.plan_for(cls) == expected, cls
+
+
+def test_closures_are_the_subtypes_reachable_through_the_annotations():
+    """The same tables as the plain definition: issubclass on every annotation,
+    then growing each set until nothing changes."""
+    import inspect
+    import typing
+
+    concrete = [c for c in _node_classes() if not inspect.isabstract(c) and c.__module__.startswith("libcst.")]
+
+    def types(hint):
+        if typing.get_origin(hint) is None:
+            if isinstance(hint, type):
+                return {c for c in concrete if issubclass(c, hint)} if issubclass(hint, cst.CSTNode) else set()
+            return None
+        if typing.get_origin(hint) is typing.Literal:
+            return set()
+        out = set()
+        for arg in typing.get_args(hint):
+            found = types(arg)
+            if found is None:
+                return None
+            out |= found
+        return out
+
+    reach = {}
+    for cls in concrete:
+        hints = typing.get_type_hints(cls, globalns=dict(vars(cst)))
+        plan = cstwalk.plan_for(cls)
+        found = {cls}
+        for field in plan if plan is not None else list(hints):
+            kids = types(hints.get(field))
+            if kids is None:
+                found = None
+                break
+            found |= kids
+        reach[cls] = found
+    changed = True
+    while changed:
+        changed = False
+        for cls, found in reach.items():
+            if found is None:
+                continue
+            grown = set(found)
+            for kid in found:
+                if reach.get(kid) is None:
+                    grown = None
+                    break
+                grown |= reach[kid]
+            if grown is None or grown != found:
+                reach[cls], changed = grown, True
+    assert cstwalk.closures() == {c: None if r is None else frozenset(r) for c, r in reach.items()}
+
+
+def test_reachable_through_cycles_and_unknown_children():
+    a, b, c, d, e = (type(n, (), {}) for n in "abcde")
+    got = cstwalk._reachable({a: {b}, b: {a, c}, c: set(), d: {e}, e: None})
+    assert got == {a: frozenset({a, b, c}), b: frozenset({a, b, c}), c: frozenset({c}), d: None, e: None}
+
+
 def test_no_op_methods_and_attribute_hooks_are_told_apart():
     assert not cstwalk._profile(Mixed()).attrs
     assert cstwalk._profile(Named()).attrs
