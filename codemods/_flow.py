@@ -27,6 +27,13 @@ SANITIZERS = {"secure_filename", "escape", "quote", "safe_join", "int", "float",
               "generate_password_hash", "check_password_hash", "url_for", "safe_redirect_target"}
 
 
+def sanitizers_for(facts) -> set[str]:
+    """SANITIZERS with the local names a module imports them by
+    (``from flask import url_for as _url_for``)."""
+    imports = facts.imports.items() if facts else ()
+    return SANITIZERS | {local for local, qualified in imports if qualified.rsplit(".", 1)[-1] in SANITIZERS}
+
+
 def request_names(facts) -> set[str]:
     """Local names bound to ``flask.request`` in a module (``request`` by default)."""
     names = {local for local, qualified in (facts.imports.items() if facts else ())
@@ -572,3 +579,144 @@ def rewrite(module: cst.Module, replace: dict | None = None, before: dict | None
     if done != wanted:
         raise FixError("could not locate the code to change")
     return result
+
+
+# --------------------------------------------------------------------------- module constants
+
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "pop", "popitem",
+                       "clear", "remove", "discard", "sort", "reverse"})
+
+
+def is_literal(node: cst.BaseExpression) -> bool:
+    """Strings and numbers written out, and tuples, lists, sets and dicts of them."""
+    if isinstance(node, (cst.Integer, cst.Float)) or string_value(node) is not None:
+        return True
+    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return all(isinstance(e, cst.Element) and is_literal(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and is_literal(e.key) and is_literal(e.value)
+                   for e in node.elements)
+    return False
+
+
+class _ModuleBindings(cst.CSTVisitor):
+    """The names bound at the top level of a module (or function body), which
+    of them only ever by assigning a literal, and the names any function
+    declares ``global`` or changes in place (``NAME[k] = v``, ``NAME.append(v)``)."""
+
+    def __init__(self):
+        self.depth = 0  # functions, classes, lambdas and comprehensions around the node
+        self.bound: set[str] = set()
+        self.literal: set[str] = set()  # bound by `NAME = <literal>`
+        self.other: set[str] = set()  # bound by anything else
+        self.changed: set[str] = set()
+
+    def constants(self) -> frozenset[str]:
+        return frozenset(self.literal - self.other - self.changed)
+
+    def _bind(self, names, literal: bool = False) -> None:
+        if self.depth == 0:
+            self.bound.update(names)
+            (self.literal if literal else self.other).update(names)
+
+    def _scope(self, node) -> None:
+        self.depth += 1
+
+    def _unscope(self, node) -> None:
+        self.depth -= 1
+
+    visit_Lambda = visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _scope
+    leave_Lambda = leave_ListComp = leave_SetComp = leave_DictComp = leave_GeneratorExp = _unscope
+
+    def visit_FunctionDef(self, node) -> None:
+        self._bind([node.name.value])
+        self.depth += 1
+
+    leave_FunctionDef = _unscope
+
+    def visit_ClassDef(self, node) -> None:
+        self._bind([node.name.value])
+        self.depth += 1
+
+    leave_ClassDef = _unscope
+
+    def visit_Assign(self, node) -> None:
+        for target in node.targets:
+            self._bind(target_names(target.target), literal=isinstance(target.target, cst.Name)
+                       and len(node.targets) == 1 and is_literal(node.value))
+            self._changes(target.target)
+
+    def visit_AnnAssign(self, node) -> None:
+        self._bind(target_names(node.target))
+        self._changes(node.target)
+
+    def visit_AugAssign(self, node) -> None:
+        self._bind(target_names(node.target))
+        self._changes(node.target)
+
+    def visit_Del(self, node) -> None:
+        self._changes(node.target)
+
+    def _changes(self, target) -> None:
+        if isinstance(target, (cst.Subscript, cst.Attribute)) and isinstance(target.value, cst.Name):
+            self.changed.add(target.value.value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._changes(element.value)
+
+    def visit_For(self, node) -> None:
+        self._bind(target_names(node.target))
+        self._changes(node.target)
+
+    def visit_WithItem(self, node) -> None:
+        if node.asname is not None:
+            self._bind(target_names(node.asname.name))
+
+    def visit_NamedExpr(self, node) -> None:
+        self._bind(target_names(node.target))
+
+    def visit_ExceptHandler(self, node) -> None:
+        if node.name is not None:
+            self._bind(target_names(node.name.name))
+
+    def visit_ImportAlias(self, node) -> None:
+        if node.asname is not None:
+            self._bind(target_names(node.asname.name))
+        else:
+            self._bind([(dotted_name(node.name) or "").split(".")[0]])
+
+    def visit_Global(self, node) -> None:
+        self.changed.update(item.name.value for item in node.names)
+
+    visit_Nonlocal = visit_Global
+
+    def visit_Call(self, node) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _MUTATORS and isinstance(func.value, cst.Name):
+            self.changed.add(func.value.value)
+
+
+def module_constants(file) -> frozenset[str]:
+    """Names a module binds, at module level, only by assigning literals
+    (``TABLES = ("users", "orders")``, ``mapping = {0: "first"}``), and that no
+    function declares ``global`` or changes in place: whatever the case of the
+    name, its value is the module's own text."""
+
+    def compute() -> frozenset[str]:
+        seen = _ModuleBindings()
+        file.module.visit(seen)
+        return seen.constants()
+
+    return file.memo("module-constants", compute)
+
+
+def function_names(func: cst.FunctionDef) -> tuple[set[str], frozenset[str]]:
+    """The names ``func`` binds itself (parameters, assignments, loops, ``with
+    ... as``, imports, nested definitions: they hide the module's), and those of
+    them only ever bound to literals and never changed in place."""
+    seen = _ModuleBindings()
+    params = func.params
+    seen._bind([p.name.value for p in (*params.params, *params.kwonly_params, *params.posonly_params,
+                                       params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)])
+    func.body.visit(seen)
+    return set(seen.bound), seen.constants()

@@ -13,7 +13,7 @@ from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, request_names, rewrite,
+from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, request_names, rewrite, sanitizers_for,
                     tainted_names)
 
 HELPER = "safe_redirect_target"
@@ -91,6 +91,7 @@ class _RedirectCalls(InFunction):
 
 def _sites(file, facts) -> list[RedirectSite]:
     req = request_names(facts)
+    sanitizers = sanitizers_for(facts)
     out = []
     finder = _RedirectCalls(facts)
     file.module.visit(finder)
@@ -100,7 +101,7 @@ def _sites(file, facts) -> list[RedirectSite]:
         code = file.code_for(func)
         if "redirect" not in code or VALIDATION.search(code):
             continue
-        taint = tainted_names(func, req, REDIRECT_SOURCES)
+        taint = tainted_names(func, req, REDIRECT_SOURCES, sanitizers)
         fallbacks = [c.args[0].value for c in calls if not taint.expr(c.args[0].value) and _portable(c.args[0].value)]
         for call in calls:
             arg = call.args[0].value

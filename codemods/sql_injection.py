@@ -11,13 +11,13 @@ import libcst as cst
 
 from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
-from hardener.project import dotted_name, string_value
+from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import facts_or_imports
 from ._flow import (REQUEST_SOURCES, _format_pieces, _literal_parts, _percent_pieces, Piece, callee_name,
-                    enclosing, formatted, names_in, parent_map, request_names, rewrite, string_literal,
-                    tainted_names)
+                    enclosing, formatted, function_names, module_constants, names_in, parent_map, request_names,
+                    rewrite, string_literal, tainted_names)
 
 # DB-API drivers and their placeholder style.
 DRIVERS = {
@@ -114,10 +114,17 @@ def _const(node: cst.BaseExpression) -> bool:
     return False
 
 
-def _constants(node: cst.BaseExpression) -> bool:
-    """An UPPER_CASE constant, or a literal list, tuple or set of constants (and of such tuples)."""
+def _constants(node: cst.BaseExpression, known: frozenset[str] | set[str] = frozenset()) -> bool:
+    """An UPPER_CASE constant, one of the ``known`` constant names (or the
+    ``.items()``, ``.keys()`` or ``.values()`` of one), or a literal list, tuple
+    or set of constants (and of such tuples)."""
     if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
-        return all(_constants(e.value) for e in node.elements if isinstance(e, cst.Element))
+        return all(_constants(e.value, known) for e in node.elements if isinstance(e, cst.Element))
+    if isinstance(node, cst.Name) and node.value in known:
+        return True
+    if isinstance(node, cst.Call) and not node.args and isinstance(node.func, cst.Attribute) \
+            and node.func.attr.value in ("items", "keys", "values"):
+        return isinstance(node.func.value, cst.Name) and node.func.value.value in known
     return _const(node)
 
 
@@ -772,8 +779,10 @@ class SqlBuiltFromStrings(Rule):
     `engine.execute`, `text(...)`) or `pandas.read_sql`. Every statement kind
     counts, in any letter case, with quoted or unquoted values, LIKE patterns
     and IN lists. Queries that already pass their values as parameters, and
-    text built only from constants (`UPPER_CASE` names, literals, `int(...)`,
-    `<int:id>` route parameters), are not reported.
+    text built only from constants (`UPPER_CASE` names, literals, names the
+    module or the function binds only to literals and never changes,
+    `int(...)`, `<int:id>` route parameters), are not reported, nor is test
+    code (`tests/`, `test_*.py`, `conftest.py`).
 
     ## Why is this bad?
     A value pasted into SQL text can close the quote and add its own SQL:
@@ -909,6 +918,8 @@ class SqlBuiltFromStrings(Rule):
     ]
 
     def check_file(self, file, project):
+        if is_test_path(file.path):
+            return  # test code builds SQL from its own fixtures and serves no requests
         facts = facts_or_imports(project, file)
         finder = Finder(file, facts)
         req = request_names(facts)
@@ -1197,8 +1208,11 @@ def _append_arg(call: cst.Call, arg: cst.Arg) -> cst.Call:
 
 def _int_params(func: cst.FunctionDef, file) -> set[str]:
     """Names that cannot carry SQL: ``<int:id>`` route parameters, ``x = int(...)``,
-    ``marks = ",".join("?" * len(ids))``, ``for table, column in COLUMNS``."""
-    out: set[str] = set()
+    ``marks = ",".join("?" * len(ids))``, ``for table, column in COLUMNS``, and
+    the module's literal constants the function does not bind itself."""
+    local, literals = function_names(func)
+    known = (module_constants(file) - local) | literals
+    out: set[str] = set(known)
     for dec in func.decorators:
         for node in [dec.decorator] + ([a.value for a in dec.decorator.args] if isinstance(dec.decorator, cst.Call)
                                        else []):
@@ -1224,7 +1238,7 @@ def _int_params(func: cst.FunctionDef, file) -> set[str]:
 
         def visit_For(self, n):
             # for table, column in TEXT_COLUMNS: / for name in ("a", "b"):
-            ok = _constants(n.iter)
+            ok = _constants(n.iter, known)
             for target in [n.target, *(e.value for e in getattr(n.target, "elements", ()))]:
                 if isinstance(target, cst.Name):
                     numeric[target.value] = numeric.get(target.value, True) and ok

@@ -18,7 +18,8 @@ from hardener.source import parse_jinja
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
-                    formatted, functions_in, request_names, rewrite, string_literal, tainted_names, target_names)
+                    formatted, functions_in, request_names, rewrite, sanitizers_for, string_literal, tainted_names,
+                    target_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -39,9 +40,9 @@ class _Taint:
     the rounds of ``--apply-all`` ask again); that a view's parameters count
     too depends on the project's routes, and is added per scan."""
 
-    def __init__(self, file, req, views: set[int]):
+    def __init__(self, file, req, views: set[int], sanitizers: set[str]):
         self.functions = file.memo("functions by id", lambda: {id(f): f for f in functions_in(file.module)})
-        self.req, self.views = req, views
+        self.req, self.views, self.sanitizers = req, views, sanitizers
         self.known = file.memo("request taint", dict)
         self.done: dict[int, object] = {}
 
@@ -52,7 +53,7 @@ class _Taint:
             if func is not None:
                 t = self.known.get(key)
                 if t is None:
-                    t = self.known[key] = tainted_names(func, self.req, REQUEST_SOURCES)
+                    t = self.known[key] = tainted_names(func, self.req, REQUEST_SOURCES, self.sanitizers)
                 if key in self.views:
                     t = dataclasses.replace(t, params={p.name.value for p in func.params.params})
             self.done[key] = t
@@ -68,7 +69,8 @@ def _scope_info(project, file):
         facts = facts_or_imports(project, file)
         req = request_names(facts)
         views = {id(v.func) for v in views_in(project, file)}
-        cache[key] = (file, facts, req, _Taint(file, req, views), LazyParents(file.module), views)
+        taint = _Taint(file, req, views, sanitizers_for(facts))
+        cache[key] = (file, facts, req, taint, LazyParents(file.module), views)
     return cache[key][1:]
 
 
@@ -88,7 +90,7 @@ def _formatted_arg(func, arg: cst.BaseExpression):
 
 
 ESCAPED = {"escape", "Markup", "url_for", "int", "len", "float", "quote", "quote_plus", "urlencode", "tojson",
-           "htmlsafe_json_dumps", "xmlattr"}
+           "htmlsafe_json_dumps", "xmlattr", "html_params"}
 
 
 def _literal_values(fmt: Formatted) -> bool:

@@ -103,6 +103,14 @@ def test_redirect_of_session_or_constant_is_fine(tmp_path):
     assert findings(root, "H411") == []
 
 
+def test_url_for_under_another_name_is_still_same_site(tmp_path):
+    root = project(tmp_path, "from flask import Flask, redirect, request, url_for as _url_for\n"
+                             "app = Flask(__name__)\n@app.get('/a')\ndef a():\n"
+                             "    params = request.args.to_dict()\n    return redirect(_url_for('list', **params))\n"
+                             "@app.get('/b')\ndef b():\n    return redirect(request.args['next'])\n")
+    assert [f.snippet for f in findings(root, "H411")] == ["redirect(request.args['next'])"]
+
+
 def test_what_a_module_says_by_itself_is_worked_out_once_per_content(tmp_path):
     # the rounds of --apply-all and a review's rescans scan again in the same
     # process: an unchanged module keeps its file, tree and memos; a changed one

@@ -258,6 +258,14 @@ def test_adjacent_literals_keep_their_lines_and_comments(tmp_path):
     ('def q(db, tables):\n    for table in tables:\n        db.execute(f"DROP TABLE {table}")\n', "table or column name"),
     ('COLUMNS = ["a", "b"]\n\ndef q(db, extra):\n    for col in COLUMNS + extra:\n'
      '        db.execute(f"SELECT {col} FROM users")\n', "table or column name"),
+    # module constants that are not constants: changed in place, bound twice, hidden by a parameter
+    ('tables = ["users"]\n\ndef add(name):\n    tables.append(name)\n\ndef q(db):\n    for t in tables:\n'
+     '        db.execute(f"DELETE FROM {t}")\n', "table or column name"),
+    ('table = "users"\nif DEBUG:\n    table = input()\n\ndef q(db):\n    db.execute(f"DELETE FROM {table}")\n',
+     "table or column name"),
+    ('table = "users"\n\ndef q(db, table):\n    db.execute(f"DELETE FROM {table}")\n', "table or column name"),
+    ('def q(db, extra):\n    names = ("a", "b")\n    names = names + extra\n    for n in names:\n'
+     '        db.execute(f"DELETE FROM {n}")\n', "table or column name"),
     ('def q(db, name):\n    db.executescript(f"DELETE FROM users WHERE name = \'{name}\';")\n', "executescript"),
     ('def q(db, name, role):\n    return db.execute(f"SELECT * FROM users WHERE name = \'{name}\' AND role = ?", '
      '(role,)).fetchall()\n', "already passes parameters"),
@@ -417,6 +425,16 @@ def test_pandas_read_sql_gets_params(tmp_path):
     '        db.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE text")\n'
     '    for name in ("a", "b"):\n        db.execute(f"DROP INDEX IF EXISTS {name}")\n'
     '    db.execute(f"UPDATE links SET id = \'{uuid.uuid4()}\'")\n',
+    # constants in lower case: a module-level tuple and dict, a local set, none of them changed
+    'tables = (("events", "ratings"), ("papers", "reviews"))\n\ndef upgrade(db):\n'
+    '    for schema, table in tables:\n        db.execute(f"DROP TABLE {schema}.{table}")\n',
+    'mapping = {0: "first_last", 1: "last_first"}\n\ndef upgrade(db):\n    for value, name in mapping.items():\n'
+    '        db.execute(f"UPDATE settings SET value = \'{name}\' WHERE value = \'{value}\'")\n',
+    'table = "users"\n\ndef q(db):\n    return db.execute(f"SELECT * FROM {table}").fetchall()\n',
+    'def reset(db):\n    done = {"audiovisual", "payment"}\n    for plugin in done:\n'
+    '        db.execute(f"DROP TABLE alembic_version_{plugin}")\n',
+    'def create(db, new):\n    if new:\n        extra = "without rowid"\n    else:\n        extra = ""\n'
+    '    db.execute(f"create table t (a text primary key) {extra}")\n',
     'def q(db, native):\n    return db.execute("SELECT CAST(x AS {})".format("json" if native else "text")).fetchall()\n',
 ])
 def test_not_a_finding(body, tmp_path):
@@ -445,3 +463,13 @@ def test_test_code_and_several_apps_in_one_module(tmp_path):
     assert all(str(f.confidence) == "high" for f in found)  # request data flows in
     result = scan(root, Config(select=["H301"], cache=False))
     assert result.errors == []
+
+
+def test_test_code_is_not_checked(tmp_path):
+    query = dedent('''
+        def check(db, rid):
+            return db.execute(f"SELECT * FROM t WHERE id = '{rid}'").fetchall()
+        ''')
+    root = write_tree(tmp_path / "p", {"app.py": DB + query, "tests/test_rows.py": "import sqlite3\n" + query,
+                                       "conftest.py": "import sqlite3\n" + query})
+    assert [f.path for f in findings(root, "H301")] == ["app.py"]
