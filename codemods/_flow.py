@@ -599,24 +599,25 @@ def is_literal(node: cst.BaseExpression) -> bool:
     return False
 
 
-class _ModuleBindings(cst.CSTVisitor):
+class _Bindings(cst.CSTVisitor):
     """The names bound at the top level of a module (or function body), which
     of them only ever by assigning a literal, and the names any function
     declares ``global`` or changes in place (``NAME[k] = v``, ``NAME.append(v)``)."""
 
     def __init__(self):
         self.depth = 0  # functions, classes, lambdas and comprehensions around the node
-        self.bound: set[str] = set()
         self.literal: set[str] = set()  # bound by `NAME = <literal>`
         self.other: set[str] = set()  # bound by anything else
         self.changed: set[str] = set()
+
+    def bound(self) -> set[str]:
+        return self.literal | self.other
 
     def constants(self) -> frozenset[str]:
         return frozenset(self.literal - self.other - self.changed)
 
     def _bind(self, names, literal: bool = False) -> None:
         if self.depth == 0:
-            self.bound.update(names)
             (self.literal if literal else self.other).update(names)
 
     def _scope(self, node) -> None:
@@ -703,7 +704,7 @@ def module_constants(file) -> frozenset[str]:
     name, its value is the module's own text."""
 
     def compute() -> frozenset[str]:
-        seen = _ModuleBindings()
+        seen = _Bindings()
         file.module.visit(seen)
         return seen.constants()
 
@@ -714,9 +715,9 @@ def function_names(func: cst.FunctionDef) -> tuple[set[str], frozenset[str]]:
     """The names ``func`` binds itself (parameters, assignments, loops, ``with
     ... as``, imports, nested definitions: they hide the module's), and those of
     them only ever bound to literals and never changed in place."""
-    seen = _ModuleBindings()
+    seen = _Bindings()
     params = func.params
     seen._bind([p.name.value for p in (*params.params, *params.kwonly_params, *params.posonly_params,
                                        params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)])
     func.body.visit(seen)
-    return set(seen.bound), seen.constants()
+    return seen.bound(), seen.constants()

@@ -240,14 +240,14 @@ def _reachable(children: dict[type, set[type] | None]) -> dict[type, frozenset[t
                 break
         found: set[type] | None = set(members)
         for member in members:
-            kids = children.get(member, None) if member in children else None
+            kids = children.get(member)  # None: unknown children, or a node the graph does not describe
             if kids is None:
                 found = None
                 break
             for kid in kids:
                 if kid in found:
                     continue
-                below = reach.get(kid) if kid in children else None
+                below = reach.get(kid)  # a component finished before this one
                 if below is None:
                     found = None
                     break
