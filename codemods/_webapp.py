@@ -768,28 +768,60 @@ def module_statements(code: str) -> list[cst.BaseStatement]:
 def is_token_view_source(code: str) -> bool:
     return bool(re.search(
         r"""request\.headers(?:\.get\(|\[)\s*['"]Authorization|request\.authorization\b|verify_jwt_in_request|"""
-        r"""get_jwt_identity|get_jwt\(|jwt_required|token_required|auth_token_required|@\w*token\w*\.login_required""",
+        r"""get_jwt_identity|get_jwt\(|jwt_required|token_required|auth_token_required|@\w*token\w*\.login_required|"""
+        # a secret sent in a header of its own (webhooks): a cross-site form cannot set one
+        r"""request\.headers(?:\.get\(|\[)\s*['"][\w-]*(?i:token|signature|api-?key)[\w-]*['"]""",
         code))
 
 
-SESSION_MARKERS = re.compile(
-    r"\bsession\b|current_user|login_user|logout_user|login_required|request\.form|request\.files|render_template|"
+# A decorator that answers 401/403 unless a token it looked up checks out.
+_TOKEN_NAME = re.compile(r"(?i)\w*(?:token|api_?key)\w*")
+_REFUSES = re.compile(r"abort\(\s*40[13]\b|,\s*40[13]\s*\)?\s*$|Unauthorized\(|Forbidden\(", re.M)
+
+
+def _token_decorator(project, view, decorator: cst.Decorator) -> bool:
+    expr = decorator.decorator
+    if isinstance(expr, cst.Call):
+        expr = expr.func
+    facts = project.facts_for(view.file.path)
+    found = _project_function(project, facts, expr) if facts is not None else None
+    if found is None:
+        return False
+    func, other = found
+    code = other.file.code_for(func)
+    return is_token_view_source(code) or bool(_TOKEN_NAME.search(code) and _REFUSES.search(code)
+                                                and not re.search(r"(?<![\w.])session\b|current_user", code))
+
+
+SESSION_MARKERS = re.compile(  # Flask's session, not a database's (db.session)
+    r"(?<![\w.])session\b|flask\.session\b|current_user|login_user|logout_user|login_required|request\.form|request\.files|render_template|"
     r"request\.cookies|flash\(")
 JSON_MARKERS = re.compile(r"request\.get_json|request\.json\b")
 
 
-def view_kind(view) -> str:
-    """``token``: authenticated by a header token; ``json``: reads JSON and
-    uses no cookie state; ``session``: everything else (forms, the session)."""
+def view_kind(view, project=None) -> str:
+    """``token``: authenticated by a header token (in the view, its decorators
+    or, given the project, a decorator of the project's own that refuses the
+    request without a valid token); ``json``: reads JSON and uses no cookie
+    state; ``session``: everything else (forms, the session)."""
     code = view.file.code_for(view.func)
     decorators = " ".join(view.file.code_for(d) for d in view.func.decorators)
     if is_token_view_source(decorators) or is_token_view_source(code):
         return "token"
-    if re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(code):
+    if project is not None and any(_token_decorator(project, view, d) for d in view.func.decorators):
+        return "token"
+    if uses_session(view):
         return "session"
     if JSON_MARKERS.search(code):
         return "json"
     return "session"
+
+
+def uses_session(view) -> bool:
+    """Whether the view's own code or decorators show it relies on the browser's
+    cookies (the session, the logged-in user, a posted form)."""
+    decorators = " ".join(view.file.code_for(d) for d in view.func.decorators)
+    return bool(re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(view.file.code_for(view.func)))
 
 
 def state_changing(view) -> bool:

@@ -16,7 +16,7 @@ from ._flaskapi import all_views, import_spec, is_true
 from ._webapp import (
     CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_home, app_scopes, app_uses_extension,
     in_home, inline_blocks, js_posts, templates_under,
-    patch_js_posts, post_forms, production_apps, state_changing, unique_name, view_kind, insert_in_scope,
+    patch_js_posts, post_forms, production_apps, state_changing, unique_name, uses_session, view_kind, insert_in_scope,
     SCRIPT_TAG, STATIC_URL, attributes, static_dir_for,
 )
 
@@ -560,7 +560,7 @@ class CsrfProtectionMissing(Rule):
                 continue
             views = list(app_views(project, app))
             changing = [v for v in views if state_changing(v)]
-            session_views = [v for v in changing if view_kind(v) == "session"]
+            session_views = [v for v in changing if view_kind(v, project) == "session"]
             forms = _post_templates(project, app_home(project, app.file.path))
             if not session_views and not forms:
                 continue
@@ -577,7 +577,7 @@ class CsrfProtectionMissing(Rule):
                     None, confidence=Confidence.LOW,
                 )
                 continue
-            exempt = [v for v in changing if view_kind(v) in ("token", "json")]
+            exempt = [v for v in changing if view_kind(v, project) in ("token", "json")]
             yield self.finding(
                 app.file, app.statement,
                 f"Flask app `{app.name}` has {what} and no CSRF protection",
@@ -746,7 +746,9 @@ class CsrfExemptSessionView(Rule):
     ## What it does
     Finds `@csrf.exempt` on views that rely on the browser's cookies: they
     read the session or `current_user`, are `@login_required`, or read
-    `request.form`. Views authenticated by a header token are not reported.
+    `request.form`. Views authenticated by a token are not reported: read
+    from a header (`Authorization`, a webhook's secret header) or checked by a
+    decorator of the project's own that answers 401/403 without it.
 
     ## Why is this bad?
     The exemption switches the token check off for exactly the kind of view
@@ -813,7 +815,7 @@ class CsrfExemptSessionView(Rule):
                     continue
                 if not _resolves_to_instance(project, facts, expr.value, CSRF_CLASSES):
                     continue
-                if view_kind(view) != "session" or not state_changing(view):
+                if not state_changing(view) or not uses_session(view) or view_kind(view, project) != "session":
                     continue
                 yield self.finding(view.file, decorator,
                                    f"View `{view.name}` uses the session cookie but is exempt from CSRF protection",

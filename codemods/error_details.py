@@ -59,8 +59,17 @@ def _leaking_uses(scope: cst.CSTNode, var: str | None, facts, *, returns: bool =
                 out.append(node)
 
         def visit_Return(self, node):
-            if returns:
-                self.enter(node)
+            if not returns:
+                return True
+            self.enter(node)
+            value = node.value
+            if isinstance(value, cst.Tuple) and len(value.elements) >= 2:
+                # (body, status[, headers]): a status is a number, whatever it was computed from
+                for i, element in enumerate(value.elements):
+                    if i != 1 or isinstance(element.value, (cst.Dict, cst.List)):  # (body, headers)
+                        element.value.visit(self)
+                return False
+            return True
 
         def leave_Return(self, node):
             if returns:
@@ -111,7 +120,8 @@ class ExceptionDetailsInResponse(Rule):
     Finds error handlers for unexpected errors (`@app.errorhandler(Exception)`,
     `500`, `InternalServerError`, database errors) and broad `except` blocks
     in the app that put the exception into the response: `jsonify(error=str(exc))`,
-    `f"failed: {exc}"`, `traceback.format_exc()`. Also reports
+    `f"failed: {exc}"`, `traceback.format_exc()` (a status computed from the
+    exception, `return body, code_for(exc)`, is not a detail). Also reports
     `PROPAGATE_EXCEPTIONS = True` outside test configuration.
 
     ## Why is this bad?

@@ -32,7 +32,8 @@ CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_
 # Credentials the app sends to another service (a proxy, a mail or database
 # server) are kept as they are: they are not the app's users' passwords.
 OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ect|ection)?"
-                      r"|database|engine|dsn|tunnel|ssh|publish|credential|param|config|backend", re.I)
+                      r"|database|engine|dsn|tunnel|ssh|publish|cred(?!it)|param|config|backend|server|client|provider"
+                      r"|resolver|securitymodule|hsm", re.I)
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
@@ -340,6 +341,18 @@ def _names_assigned_hashes(module: cst.Module) -> set[str]:
     return out
 
 
+def _recoded(node: cst.BaseExpression) -> cst.BaseExpression:
+    """``x`` of ``x.encode("utf-8")``, ``x.decode()``, ``x.strip()``, ``str(x)``: the same password."""
+    while isinstance(node, cst.Call):
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in ("encode", "decode", "strip"):
+            node = node.func.value
+        elif isinstance(node.func, cst.Name) and node.func.value in ("str", "bytes") and len(node.args) >= 1:
+            node = node.args[0].value
+        else:
+            break
+    return node
+
+
 class _PlainFinder(cst.CSTVisitor):
     def __init__(self, file, facts, req, parents):
         self.file, self.facts, self.req, self.parents = file, facts, req, parents
@@ -365,6 +378,11 @@ class _PlainFinder(cst.CSTVisitor):
                 self._taint[id(func)] = tainted_names(func, self.req, REQUEST_SOURCES)
             if self._taint[id(func)].expr(node):
                 return True
+        stored = _recoded(node)
+        if isinstance(stored, cst.Attribute) and PLAIN.match(stored.attr.value) \
+                and not re.search(r"form|args|opts|options|request|input|json|data|payload|body", self.file.code_for(
+                    stored.value), re.I):
+            return False  # another object's stored password (server.password), copied: not typed here
         code = self.file.code_for(node)
         return bool(re.search(r"pass|pwd", code, re.I)) and not HASHED_WORD.search(code)
 
@@ -400,6 +418,10 @@ class _PlainFinder(cst.CSTVisitor):
         if len(node.targets) != 1:
             return
         target = node.targets[0].target
+        kept = self.file.code_for(target)
+        sides = (node.value.body, node.value.orelse) if isinstance(node.value, cst.IfExp) else (node.value,)
+        if kept in (self.file.code_for(_recoded(side)) for side in sides):
+            return  # data["password"] = data["password"].encode() (or ... if ... else None): nothing new is stored
         if isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "") \
                 and not self._outbound(target.value) and self._plain_value(node.value):
             value = node.value
@@ -859,7 +881,11 @@ class PlaintextPassword(_PasswordRule):
     `user.password == request.form["password"]`, queries that look users up
     by password (`filter_by(password=...)`, `filter(User.password == ...)`,
     `WHERE password = ?`) and SQL `INSERT`/`UPDATE` statements that write a
-    password column from a parameter or a literal.
+    password column from a parameter or a literal. Credentials the app sends
+    to another service (a mail, database or proxy server, `HostCreds(...)`)
+    and copies of a password already stored (`server.password =
+    shared.password`, `data["password"] = data["password"].encode()`) are not
+    reported.
 
     ## Why is this bad?
     Anyone who reads the database (a backup, an SQL injection, a curious

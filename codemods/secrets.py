@@ -30,6 +30,14 @@ CREDENTIAL_NAME = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|API_?KEY|ACCESS_KEY|AUTH_TOKEN|ACCESS_TOKEN|API_TOKEN|_TOKEN$|SECRET|PRIVATE_KEY)",
     re.I,
 )
+# Settings about a credential rather than holding one: SECURITY_PASSWORD_HASH (an
+# algorithm), ..._SECRET_HEADER (a header's name), ..._API_KEY_FILE (a path).
+ABOUT_CREDENTIAL = re.compile(
+    r"_(?:HEADER|HEADER_NAME|FILE|FILENAME|PATH|DIR|FOLDER|FIELD|PARAM|ENDPOINT|ALGORITHMS?|SCHEMES?|HASH|"
+    r"LENGTH|TEMPLATE|ENV|ENV_VAR|VAR|NAME|COOKIE_NAME|TIMEOUT|LIFETIME|EXPIRES|ROUNDS|ITERATIONS)$", re.I)
+WORD = re.compile(r"^[A-Za-z~.][\w.\-~/]*$")  # an identifier, a header or a file name: no secret has this shape alone
+# A password hash (werkzeug's "method$salt$hash", bcrypt, argon2, crypt): no one logs in with it.
+PASSWORD_HASH = re.compile(r"^(?:(?:pbkdf2|scrypt)[\w:]*\$[^$\s]+\$[0-9a-f]{32,}|\$(?:2[aby]?|argon2i?d?|5|6)\$\S{20,})$")
 URI_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.\-]*://[^:/@\s]*:([^@/\s]+)@", re.I)
 WEAK_VALUES = {
     "dev", "devkey", "development", "secret", "secretkey", "secret-key", "secret_key", "changeme", "change-me",
@@ -114,6 +122,14 @@ def _skip_setting(setting) -> bool:
     if is_test_path(setting.file.path):
         return True
     return setting.kind == "class" and "test" in (setting.owner or "").lower()
+
+
+def _names_a_setting(project, setting, value: str) -> bool:
+    """``DB_PASSWORD = "PI_DB_PASSWORD"`` in a class no app loads: a table of
+    setting names (privacyidea's ConfigKey), not configuration."""
+    if setting.kind != "class" or not re.fullmatch(r"[A-Z][A-Z0-9_]*", value) or not value.endswith(setting.key):
+        return False
+    return not any(c.name == setting.owner and c.file is setting.file and c.loaded for c in project.config_classes)
 
 
 def _where(setting) -> str:
@@ -227,6 +243,8 @@ class HardcodedSecretKey(Rule):
             value = string_value(setting.value)
             node = setting.value
             env_name = None
+            if value is not None and _names_a_setting(project, setting, value):
+                continue
             if value is None:
                 fallback = _environ_default(setting.value)
                 if fallback is None:
@@ -305,8 +323,10 @@ class HardcodedCredential(Rule):
     passwords, API keys and tokens (`MAIL_PASSWORD`, `STRIPE_API_KEY`), and
     strings that have the exact format of a known provider's key (AWS, GitHub,
     GitLab, Slack, Stripe, SendGrid, OpenAI, npm, PyPI, private keys), found
-    with detect-secrets' format plugins, offline. Test files and obvious
-    placeholders are left alone.
+    with detect-secrets' format plugins, offline. Test files, obvious
+    placeholders and settings about a credential rather than holding one
+    (`SECURITY_PASSWORD_HASH = "bcrypt"`, `API_KEY_FILE = "~/.key"`,
+    `SECRET_HEADER = "X-Secret"`, a password hash) are left alone.
 
     ## Why is this bad?
     Everyone with read access to the repository, its history, a fork, a CI log
@@ -352,6 +372,11 @@ class HardcodedCredential(Rule):
         "from flask import Flask\napp = Flask(__name__)\napp.config['MAIL_PASSWORD'] = ''\n"
         "app.config['TOKEN_URL'] = 'https://example.com/token'\n",
         "from flask import Flask\napp = Flask(__name__)\napp.config['DATABASE_URI'] = 'postgresql://localhost/app'\n",
+        # settings about a credential: an algorithm, a header's name, a file's path
+        "from flask import Flask\napp = Flask(__name__)\napp.config['SECURITY_PASSWORD_HASH'] = 'pbkdf2_sha512'\n"
+        "app.config['SHARED_SECRET_HEADER'] = 'X-App-Shared-Secret'\n"
+        "app.config['OPENAI_API_KEY_FILE'] = '~/.openai-api-key'\n"
+        "app.config['FAKE_PASSWORD_CHECK'] = 'scrypt:32768:8:1$wiDa0ruWlIPhp9LM$6e409d093e62ad54df2af895d0e125b05ff6cf64'\n",
     ]
     INVALID = [
         Example(
@@ -422,7 +447,9 @@ class HardcodedCredential(Rule):
                 secret = value
                 message = f"Database URI with a hard-coded password in {_where(setting)} ({setting.key})"
             elif CREDENTIAL_NAME.search(setting.key) and not PLACEHOLDER.match(value) and len(value) >= 8 \
-                    and not value.startswith(("http://", "https://", "/")):
+                    and not value.startswith(("http://", "https://", "/")) \
+                    and not (ABOUT_CREDENTIAL.search(setting.key) and WORD.match(value)) \
+                    and not PASSWORD_HASH.match(value) and not _names_a_setting(project, setting, value):
                 secret = value
                 message = f"Hard-coded {setting.key} in {_where(setting)}"
             else:

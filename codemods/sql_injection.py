@@ -15,6 +15,7 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import facts_or_imports
+from ._webapp import _project_function
 from ._flow import (REQUEST_SOURCES, _format_pieces, _literal_parts, _percent_pieces, Piece, callee_name,
                     enclosing, formatted, function_names, module_constants, names_in, parent_map, request_names,
                     rewrite, string_literal, tainted_names)
@@ -462,10 +463,56 @@ def _fstring(items: list, code_for) -> cst.BaseExpression | None:
     return cst.parse_expression(f"f{quote}{body}{quote}")
 
 
-def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: bool) -> Plan:
+def _replace_chain(node: cst.BaseExpression, param: str) -> list[tuple[str | None, str | None]] | None:
+    """The (old, new) literals of ``param.replace(old, new).replace(...)``, innermost
+    first, or None when ``node`` is not such a chain on the parameter."""
+    pairs = []
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "replace":
+        if len(node.args) != 2 or any(a.keyword or a.star for a in node.args):
+            return None
+        pairs.append((string_value(node.args[0].value), string_value(node.args[1].value)))
+        node = node.func.value
+    if not (isinstance(node, cst.Name) and node.value == param and pairs):
+        return None
+    return pairs[::-1]
+
+
+def _added(node: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        return _added(node.left) + _added(node.right)
+    return [node]
+
+
+def quoting_helper(func: cst.FunctionDef) -> bool:
+    """A function that quotes its argument as one SQL literal or identifier:
+    ``return "'" + s.replace("'", "''") + "'"`` (or with double quotes), the
+    quote doubled inside. Its result, pasted outside quotes, is one token."""
+    params = func.params
+    if len(params.params) + len(params.posonly_params) < 1 or func.asynchronous is not None:
+        return False
+    param = (params.posonly_params or params.params)[0].name.value
+    body = func.body.body if isinstance(func.body, cst.IndentedBlock) else []
+    stmts = [st for st in body if not (isinstance(st, cst.SimpleStatementLine) and len(st.body) == 1
+                                      and isinstance(st.body[0], cst.Expr)
+                                      and isinstance(st.body[0].value, (cst.SimpleString, cst.ConcatenatedString)))]
+    if len(stmts) != 1 or not isinstance(stmts[0], cst.SimpleStatementLine) or len(stmts[0].body) != 1 \
+            or not isinstance(stmts[0].body[0], cst.Return) or stmts[0].body[0].value is None:
+        return False
+    parts = _added(stmts[0].body[0].value)
+    if len(parts) != 3:
+        return False
+    quote = string_value(parts[0])
+    pairs = _replace_chain(parts[1], param)
+    return quote in ("'", '"') and string_value(parts[2]) == quote and pairs is not None \
+        and (quote, quote * 2) in pairs
+
+
+def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: bool,
+         quoted=lambda call: False) -> Plan:
     """Walk the SQL text across its segments: replace each interpolated value by
     a placeholder (a quoted one with its quotes), keep constants, and collect
-    what cannot be a parameter (identifiers, fragments, IN lists)."""
+    what cannot be a parameter (identifiers, fragments, IN lists). ``quoted(call)``
+    tells a call of a quoting helper: outside quotes its value is kept."""
     result = Plan(texts=[[] for _ in site.segments])
     stream: list[tuple[int, object]] = []
     for i, seg in enumerate(site.segments):
@@ -553,6 +600,11 @@ def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: b
             continue
         piece: Piece = item
         if safe(piece) and piece.conversion != "d":
+            result.texts[seg_index].append(piece.expr)
+            i += 1
+            continue
+        if not mysql and isinstance(piece.expr, cst.Call) and value_param(piece) and quoted(piece.expr):
+            # MySQL is left out: a backslash escapes a quote there, which doubling does not handle
             result.texts[seg_index].append(piece.expr)
             i += 1
             continue
@@ -782,7 +834,10 @@ class SqlBuiltFromStrings(Rule):
     text built only from constants (`UPPER_CASE` names, literals, names the
     module or the function binds only to literals and never changes,
     `int(...)`, `<int:id>` route parameters), are not reported, nor is test
-    code (`tests/`, `test_*.py`, `conftest.py`).
+    code (`tests/`, `test_*.py`, `conftest.py`). Neither is a value placed
+    outside quotes through a quoting helper of the project's own that doubles
+    the quote (`'"' + s.replace('"', '""') + '"'`), or a `", ".join(...)` of
+    such values, except for MySQL drivers, where a backslash escapes a quote.
 
     ## Why is this bad?
     A value pasted into SQL text can close the quote and add its own SQL:
@@ -923,6 +978,7 @@ class SqlBuiltFromStrings(Rule):
         facts = facts_or_imports(project, file)
         finder = Finder(file, facts)
         req = request_names(facts)
+        helpers: dict[str, bool] = {}
         for site in finder.sites():
             text = "".join(p.text or "?" for seg in site.segments for p in seg.pieces)
             if not SQL_START.match(text):
@@ -938,7 +994,8 @@ class SqlBuiltFromStrings(Rule):
             else:
                 style = DRIVERS.get(driver or "", "qmark")
             the_plan = plan(site, file.code_for, safe_names, checked, mysql=driver in ("pymysql", "MySQLdb",
-                                                                                       "mysql.connector"))
+                                                                                       "mysql.connector"),
+                            quoted=lambda call: self._quoting(project, facts, call, helpers))
             if not the_plan.unsafe:
                 continue
             tainted = False
@@ -971,6 +1028,25 @@ class SqlBuiltFromStrings(Rule):
                 fix = self._fix(project, file, finder, site, the_plan, style, driver, why)
             yield self.finding(file, site.call, message, fix,
                                confidence=Confidence.HIGH if tainted else Confidence.MEDIUM)
+
+    @staticmethod
+    def _quoting(project, facts, call: cst.Call, known: dict[str, bool]) -> bool:
+        """Whether ``call`` calls a quoting helper of the project's own (see ``quoting_helper``)."""
+        func = call.func
+        if isinstance(func, cst.Attribute) and func.attr.value == "join" and len(call.args) == 1:
+            # ", ".join([identifier(c) for c in columns]): quoted tokens, separated outside quotes
+            sep, items = string_value(func.value), call.args[0].value
+            return sep is not None and not any(q in sep for q in "'\"\\") and not call.args[0].star \
+                and isinstance(items, (cst.ListComp, cst.GeneratorExp)) and isinstance(items.elt, cst.Call) \
+                and SqlBuiltFromStrings._quoting(project, facts, items.elt, known)
+        name = dotted_name(func)
+        if name is None or len(call.args) < 1:
+            return False
+        if name not in known:
+            local = [st for st in facts.file.module.body if isinstance(st, cst.FunctionDef) and st.name.value == name]
+            found = (local[-1], facts) if local else _project_function(project, facts, call.func)
+            known[name] = found is not None and quoting_helper(found[0])
+        return known[name]
 
     def _fix(self, project, file, finder, site, the_plan, style, driver, why) -> Fix | None:
         # a value moved from an earlier statement to the call must mean the same there

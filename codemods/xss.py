@@ -17,6 +17,7 @@ from hardener.rules import Example, Rule, register
 from hardener.source import parse_jinja
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
+from ._webapp import _project_function
 from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
                     formatted, functions_in, request_names, rewrite, sanitizers_for, string_literal, tainted_names,
                     target_names)
@@ -582,9 +583,10 @@ def _constant(expr: str) -> bool:
 def _constant_node(node) -> bool:
     """A string or number, ``csrf_token()``, ``url_for(...)``, the translation
     of a string (``_('<b>Note</b>')``, with arguments that are such constants
-    too), or a WTForms field rendering itself (``field(**kwargs)``,
+    too, or a filter applied to such constants), a WTForms field rendering itself (``field(**kwargs)``,
     ``form.name(...)``: WTForms escapes what it puts in) or its label or
-    description (``field.description``: written in the form class)."""
+    description (``field.description``: written in the form class), or a
+    widget rendering itself (``_widget``)."""
     from jinja2 import nodes
 
     if isinstance(node, nodes.Const):
@@ -593,6 +595,10 @@ def _constant_node(node) -> bool:
         return all(_constant_node(n) for n in node.nodes)
     if isinstance(node, nodes.Add):
         return _constant_node(node.left) and _constant_node(node.right)
+    if isinstance(node, nodes.Filter):  # _('<code>x</code>')|escape_quotes: what a filter makes of constants
+        return node.node is not None and node.dyn_args is None and node.dyn_kwargs is None \
+            and _constant_node(node.node) and all(_constant_node(a) for a in node.args) \
+            and all(_constant_node(k.value) for k in node.kwargs)
     if isinstance(node, nodes.Getattr) and node.attr in ("label", "description") and isinstance(node.node, nodes.Name) \
             and node.node.name.endswith("field"):
         return True  # a WTForms field's label and description: written in the form class
@@ -606,7 +612,26 @@ def _constant_node(node) -> bool:
         return node.dyn_kwargs is None and all(_constant_node(a) for a in node.args) \
             and all(_constant_node(k.value) for k in node.kwargs)
     return bool(name and name.endswith("field")) or isinstance(callee, nodes.Getattr) and \
-        isinstance(callee.node, nodes.Name) and callee.node.name == "form"
+        isinstance(callee.node, nodes.Name) and callee.node.name == "form" or _widget(callee)
+
+
+def _widget(callee) -> bool:
+    """A widget rendering itself: ``list_widget()``, ``widgets.get('list')()``,
+    ``widgets['edit'][0](pk=pk)`` (Flask-AppBuilder's views hand their widgets
+    to the template; a widget renders its own template, escaped)."""
+    from jinja2 import nodes
+
+    if isinstance(callee, nodes.Name):
+        return callee.name.lower().endswith("widget")
+    if isinstance(callee, nodes.Getattr):
+        return callee.attr.lower().endswith("widget")
+    if isinstance(callee, nodes.Call):  # widgets.get('list')
+        func = callee.node
+        return isinstance(func, nodes.Getattr) and func.attr == "get" and isinstance(func.node, nodes.Name) \
+            and func.node.name == "widgets"
+    if isinstance(callee, nodes.Getitem):  # widgets['list'], widgets.get('related')[i]
+        return isinstance(callee.node, nodes.Name) and callee.node.name == "widgets" or _widget(callee.node)
+    return False
 
 
 def _safe_only_on_constants(expr: str) -> bool:
@@ -633,7 +658,10 @@ class TemplateSafeFilter(Rule):
     variables in Jinja templates. The finding points at the template and
     line. Constants (also translated ones: `_('<b>Note</b>')`), `csrf_token()`,
     `url_for(...)`, WTForms fields rendering themselves (`field(**kwargs)`),
-    their labels and descriptions, and values that pass through `tojson`/`escape` or a filter named as a
+    their labels and descriptions, widgets rendering themselves
+    (`list_widget()`, `widgets.get('list')()`), a Jinja global of the
+    project's that includes a file of the app given only constants
+    (`static_include("icons/x.svg")`), and values that pass through `tojson`/`escape` or a filter named as a
     sanitizer (`clean_html`, `sanitize`, `bleach`) first are not reported.
 
     ## Why is this bad?
@@ -700,7 +728,7 @@ class TemplateSafeFilter(Rule):
             if safe is None:
                 continue
             value = expr[: safe.start()]
-            if not _risky(value) or _safe_only_on_constants(expr):
+            if not _risky(value) or _safe_only_on_constants(expr) or _includes_app_file(value, project):
                 continue
             source = _request_source(value, fed)
             where = f" ({source})" if source else ""
@@ -723,6 +751,87 @@ class TemplateSafeFilter(Rule):
                 f"sanitized values as safe",
                 confidence=Confidence.HIGH if sources else None,
             )
+
+
+class _TemplateGlobals(cst.CSTVisitor):
+    """Functions a module makes Jinja globals: ``app.jinja_env.globals["name"] = f``,
+    ``...globals.update(name=f)``, ``app.add_template_global(f)``, ``@app.template_global()``."""
+
+    def __init__(self):
+        self.found: list[tuple[str, cst.BaseExpression | cst.FunctionDef]] = []
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            t = target.target
+            if isinstance(t, cst.Subscript) and (dotted_name(t.value) or "").endswith("jinja_env.globals") \
+                    and len(t.slice) == 1 and isinstance(t.slice[0].slice, cst.Index):
+                key = string_value(t.slice[0].slice.value)
+                if key is not None:
+                    self.found.append((key, node.value))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = dotted_name(node.func) or ""
+        if func.endswith("jinja_env.globals.update"):
+            self.found += [(a.keyword.value, a.value) for a in node.args if a.keyword is not None]
+        elif func.endswith(".add_template_global") and node.args and node.args[0].keyword is None:
+            named = [string_value(a.value) for a in node.args[1:] if a.keyword is None or a.keyword.value == "name"]
+            key = named[0] if named else (dotted_name(node.args[0].value) or "").rpartition(".")[2]
+            if key:
+                self.found.append((key, node.args[0].value))
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for d in node.decorators:
+            expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+            if (dotted_name(expr) or "").endswith(("template_global", "app_template_global")):
+                args = d.decorator.args if isinstance(d.decorator, cst.Call) else ()
+                named = [string_value(a.value) for a in args if a.keyword is None or a.keyword.value == "name"]
+                self.found.append((named[0] if named and named[0] else node.name.value, node))
+
+
+_APP_FILE = re.compile(r"static_folder|open_resource|root_path|send_static_file")
+
+
+def _file_globals(project) -> set[str]:
+    """Jinja globals whose function returns a file of the app itself (inline SVG
+    icons: ``open(os.path.join(current_app.static_folder, name)).read()``)."""
+    cached = project.__dict__.get("_xss_file_globals")
+    if cached is not None:
+        return cached
+    out: set[str] = set()
+    for path in sorted(project.model_paths):
+        file = project.python[path]
+        if b"template_global" not in file.data and b"jinja_env.globals" not in file.data:
+            continue
+        try:
+            visitor = _TemplateGlobals()
+            file.module.visit(visitor)
+        except Exception:
+            continue
+        facts = facts_or_imports(project, file)
+        for key, value in visitor.found:
+            if isinstance(value, cst.FunctionDef):
+                func, owner = value, file
+            else:
+                found = _project_function(project, facts, value)
+                if found is None:
+                    continue
+                func, owner = found[0], found[1].file
+            code = owner.code_for(func)
+            if _APP_FILE.search(code) and re.search(r"\.read\(|open_resource\(", code) \
+                    and not re.search(r"\brequest\b|\bsession\b|\.query\b|\bg\.", code):
+                out.add(key)
+    project.__dict__["_xss_file_globals"] = out
+    return out
+
+
+def _includes_app_file(value: str, project) -> bool:
+    """``static_include("images/x.svg")``: a file-reading global given only constants."""
+    from jinja2 import nodes
+
+    node = _expression(value)
+    return isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) and node.dyn_args is None \
+        and node.dyn_kwargs is None and all(isinstance(a, nodes.Const) for a in node.args) \
+        and all(isinstance(k.value, nodes.Const) for k in node.kwargs) and node.node.name in _file_globals(project)
 
 
 def _request_source(value: str, fed: dict[str, str]) -> str | None:

@@ -242,3 +242,17 @@ def test_an_exception_used_twice_in_one_response_is_one_finding(tmp_path):
                   "        return jsonify(msg=str(e)), 500\n    return 'ok'\n",
     })
     assert [(f.line, f.column) for f in findings(root, "H542")] == [(9, 48), (13, 32)]
+
+
+def test_a_status_computed_from_the_exception_is_not_a_detail_but_headers_are(tmp_path):
+    # privacyidea: a generic message, the status mapped from the exception
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask, jsonify\napp = Flask(__name__)\n\n@app.post('/x')\ndef x():\n    try:\n"
+                  "        work()\n    except Exception as e:\n"
+                  "        return jsonify(error='registration failed'), map_error_to_code(e)\n"
+                  "    try:\n        work()\n    except Exception as e:\n"
+                  "        return jsonify(error='failed'), 500, {'X-Error': str(e)}\n"
+                  "    try:\n        work()\n    except Exception as e:\n"
+                  "        return jsonify(error='failed'), {'X-Error': repr(e)}\n    return 'ok'\n",
+    })
+    assert [f.line for f in findings(root, "H542")] == [13, 17]

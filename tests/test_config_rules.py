@@ -539,6 +539,46 @@ def test_a_session_view_exempt_from_csrf_is_reported_but_not_an_api_view(tmp_pat
     assert [f.message.split("`")[1] for f in found] == ["settings"]
 
 
+@pytest.mark.parametrize("loaded", [False, True])
+def test_a_class_naming_the_settings_is_not_configuration_unless_an_app_loads_it(tmp_path, loaded):
+    # privacyidea's ConfigKey: each attribute holds the name of a setting
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n"
+                  + ("app.config.from_object('keys.ConfigKey')\n" if loaded else "")
+                  + "app.config['DB_PASSWORD'] = 'Sup3r-s3cret-db'\n",
+        "keys.py": "class ConfigKey:\n    SECRET_KEY = 'SECRET_KEY'\n    DB_PASSWORD = 'PI_DB_PASSWORD'\n"
+                   "    AUDIT_NO_PRIVATE_KEY_CHECK = 'PI_AUDIT_NO_PRIVATE_KEY_CHECK'\n",
+    })
+    found = sorted((f.code, f.path) for f in scan(root, Config(select=["H102", "H103"], cache=False)).findings)
+    expected = [("H103", "app.py")] + ([("H102", "keys.py"), ("H103", "keys.py"), ("H103", "keys.py")] if loaded else [])
+    assert found == sorted(expected)
+
+
+def test_exempt_views_behind_a_token_decorator_a_header_secret_or_no_cookie_state_are_not_reported(tmp_path):
+    # calibre-web's shapes: the device's token in the URL, checked by a decorator of the
+    # project's own (which logs the user in); a webhook with a secret header; a proxy view
+    root = write_tree(tmp_path / "p", {
+        "auth.py": "from flask import abort, g\nfrom flask_login import login_user\nfrom .models import db, Token\n\n"
+                   "def requires_device_auth(f):\n    def inner(*args, **kwargs):\n"
+                   "        auth_token = g.get('auth_token')\n"
+                   "        user = db.session.query(Token).filter(Token.auth_token == auth_token).first()\n"
+                   "        if user is not None:\n            login_user(user)\n            return f(*args, **kwargs)\n"
+                   "        return abort(401)\n    return inner\n",
+        "views.py": "from flask import Blueprint, request, session\nfrom flask_login import current_user\n"
+                    "from flask_wtf.csrf import CSRFProtect\nfrom .auth import requires_device_auth\n"
+                    "csrf = CSRFProtect()\nbp = Blueprint('dev', __name__)\n\n"
+                    "@csrf.exempt\n@bp.route('/tags', methods=['POST'])\n@requires_device_auth\ndef tags():\n"
+                    "    return {'user': current_user.id}\n\n"
+                    "@csrf.exempt\n@bp.route('/watch', methods=['POST'])\ndef watch():\n"
+                    "    if request.headers.get('X-Goog-Channel-Token') != 'x':\n        return ''\n    return 'ok'\n\n"
+                    "@csrf.exempt\n@bp.route('/proxy', methods=['POST'])\ndef proxy():\n"
+                    "    return forward(request.data)\n\n"
+                    "@csrf.exempt\n@bp.route('/theme', methods=['POST'])\ndef theme():\n"
+                    "    session['theme'] = request.data\n    return 'ok'\n",
+    })
+    assert [f.message.split("`")[1] for f in findings(root, "H203")] == ["theme"]
+
+
 # --------------------------------------------------------------------------- headers: CSP and the alternative
 
 

@@ -170,6 +170,23 @@ def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwo
     assert [f.line for f in findings(root, "H501")] == [10, 25]
 
 
+def test_copies_of_stored_passwords_and_server_credentials_are_not_typed_passwords(tmp_path):
+    # pgadmin's and mlflow's shapes: database server passwords moved between objects,
+    # re-encoded in place, host credentials; a CLI argument is still typed
+    root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n\n"
+                             "def share(server, sharedserver, data, res, user, args):\n"
+                             "    server.password = sharedserver.password\n"
+                             "    res['password'] = self_copy.password.decode('utf-8')\n"
+                             "    data['password'] = data['password'].encode('utf-8')\n"
+                             "    data['password'] = data['password'] if 'password' in data else None\n"
+                             "    host = MlflowHostCreds(password=data['password'])\n"
+                             "    user.password = args.password\n\n"
+                             "class ServerManager:\n    def __init__(self, server):\n        self.password = server.pw\n\n"
+                             "class HTTPResolver:\n    def load(self, password):\n        self.password = password\n\n"
+                             "class ApiClient:\n    def __init__(self, password):\n        self.password = password\n")
+    assert [f.line for f in findings(root, "H501")] == [9]  # user.password = args.password
+
+
 def test_compare_with_request_value(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    u = User(password=request.form['password'])\n    return 'ok'\n"

@@ -442,6 +442,35 @@ def test_not_a_finding(body, tmp_path):
     assert findings(root, "H301") == []
 
 
+QUOTING = ('def identifier(s):\n    """as a quoted identifier"""\n'
+           '    return \'"\' + s.replace(\'"\', \'""\').replace("\\0", "") + \'"\'\n\n'
+           'def literal_string(s):\n    return "\'" + s.replace("\'", "\'\'") + "\'"\n\n'
+           'def unquoted(s):\n    return \'"\' + s + \'"\'\n\n')
+
+
+def test_values_quoted_by_a_helper_that_doubles_the_quote_are_kept_outside_quotes_only(tmp_path):
+    # CKAN's datastore: identifier() and literal_string(), in its own module and imported
+    root = project(tmp_path, {
+        "quoting.py": QUOTING,
+        "app.py": DB + "from quoting import identifier, unquoted\n" + dedent('''
+            def ok(db, table, cols, name):
+                db.execute(f"SELECT {', '.join([identifier(c) for c in cols])} FROM {identifier(table)}")
+                return db.execute("DROP VIEW {0}".format(identifier(name)))
+
+
+            def in_quotes(db, table):
+                return db.execute(f"SELECT * FROM t WHERE name = '{identifier(table)}'")
+
+
+            def not_doubled(db, table):
+                return db.execute(f"SELECT * FROM {unquoted(table)}")
+            '''),
+        "local.py": DB + QUOTING + "def q(db, rid):\n    return db.execute(f\"SELECT * FROM t WHERE id = {literal_string(rid)}\")\n",
+    })
+    found = findings(root, "H301")
+    assert [(f.path, f.line) for f in found] == [("app.py", 11), ("app.py", 15)]
+
+
 def test_test_code_and_several_apps_in_one_module(tmp_path):
     root = write_tree(tmp_path / "p", {
         "app.py": DB + "admin = Flask('admin')\n" + dedent('''

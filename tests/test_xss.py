@@ -118,6 +118,14 @@ def test_autoescape_on_the_import_alias(tmp_path):
     ("{{ field(class_='wide', **kwargs)|safe }}", 0),
     ("{{ user.field()|safe }}", 1),
     ("{{ field.description|safe }}", 0),
+    ("{{ widgets.get('list')()|safe }}", 0),
+    ("{{ widgets.get('related_views')[loop.index - 1](pk=pk)|safe }}", 0),
+    ("{{ list_widget()|safe }}", 0),
+    ("{{ _('<code>serial.log</code> is enabled')|esq|safe }}", 0),
+    ("{{ user.name|esq|safe }}", 1),
+    ("{{ _('<b>%(n)s</b>')|format(n=user.name)|safe }}", 1),
+    ("{{ widgets.get('list')|safe }}", 1),
+    ("{{ get_comment(pk)|safe }}", 1),
     ("{{ user.description|safe }}", 1),
     ("{{ note.body|replace('\\n', '<br>'|safe) }}", 0),
     ("{{ note.body|replace('\\n', '<br>')|safe }}", 1),
@@ -131,6 +139,21 @@ def test_safe_filter_shapes(tmp_path, template, count):
     assert len(found) == count
     for f in found:
         assert (f.path, f.line) == ("templates/t.html", 2) and f.fix is None
+
+
+def test_safe_on_a_global_that_includes_a_file_of_the_app_is_not_reported(tmp_path):
+    # ihatemoney's inline SVG icons; a global that reads the database is still reported
+    root = project(tmp_path, {
+        "app.py": "import os\nfrom flask import Flask, current_app\nfrom utils import static_include\n"
+                  "app = Flask(__name__)\napp.jinja_env.globals['static_include'] = static_include\n\n"
+                  "@app.template_global()\ndef setting(name):\n    return Setting.query.get(name).value\n",
+        "utils.py": "import os\nfrom flask import current_app\n\ndef static_include(filename):\n"
+                    "    fullpath = os.path.join(current_app.static_folder, filename)\n"
+                    "    with open(fullpath) as f:\n        return f.read()\n",
+        "templates/t.html": "{{ static_include('images/x.svg')|safe }}\n{{ static_include(name)|safe }}\n"
+                            "{{ setting('footer')|safe }}\n",
+    })
+    assert [f.line for f in findings(root, "H313")] == [2, 3]
 
 
 def test_html_in_view_through_variable_and_tuple(tmp_path):
