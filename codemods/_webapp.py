@@ -774,8 +774,11 @@ def is_token_view_source(code: str) -> bool:
         code))
 
 
-# A decorator that answers 401/403 unless a token it looked up checks out.
-_TOKEN_NAME = re.compile(r"(?i)\w*(?:token|api_?key)\w*")
+# A decorator that answers 401/403 unless a token the request carries checks out:
+# read from the request, from ``g`` (where a URL preprocessor puts a token of the
+# path) or through a ``get_..._token()`` helper; not a token of the logged-in user.
+_TOKEN_READ = re.compile(r"(?i)request\.\w+[^\n]*(?:token|api_?key)|(?:token|api_?key)\w*\s*=[^\n]*request\.|"
+                         r"\bg\.(?:get\(\s*['\"])?\w*token|\bget_\w*token\w*\(")
 _REFUSES = re.compile(r"abort\(\s*40[13]\b|,\s*40[13]\s*\)?\s*$|Unauthorized\(|Forbidden\(", re.M)
 
 
@@ -789,7 +792,7 @@ def _token_decorator(project, view, decorator: cst.Decorator) -> bool:
         return False
     func, other = found
     code = other.file.code_for(func)
-    return is_token_view_source(code) or bool(_TOKEN_NAME.search(code) and _REFUSES.search(code)
+    return is_token_view_source(code) or bool(_TOKEN_READ.search(code) and _REFUSES.search(code)
                                                 and not re.search(r"(?<![\w.])session\b|current_user", code))
 
 

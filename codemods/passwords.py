@@ -111,7 +111,7 @@ def _is_hashing_call(node) -> bool:
     """A call to something that hashes, anywhere in a call chain (``bcrypt.generate_password_hash(p).decode()``)."""
     while isinstance(node, cst.Call):
         name = callee_name(node)
-        if "hash" in name.lower() or name in ("hexdigest", "digest", "encrypt", "crypt"):
+        if re.search(r"hash|salt|pbkdf2|scrypt|argon2", name, re.I) or name in ("hexdigest", "digest", "encrypt", "crypt"):
             return True
         node = node.func.value if isinstance(node.func, cst.Attribute) else None
     return False
@@ -396,6 +396,17 @@ class _PlainFinder(cst.CSTVisitor):
             return cls is not None and OUTBOUND.search(cls.name.value) is not None
         return False
 
+    def _sent(self, target: cst.BaseExpression) -> bool:
+        """``inputs["password"] = ...`` where the function posts ``inputs`` to another
+        site (``self.load(url, post=inputs)``, ``requests.post(url, data=inputs)``)."""
+        if not (isinstance(target, cst.Subscript) and isinstance(target.value, cst.Name)):
+            return False
+        func = enclosing(target, self.parents, (cst.FunctionDef,))
+        name = re.escape(target.value.value)
+        return func is not None and re.search(
+            rf"\b(?:post|get|data|json|params|payload|body|form|fields)\s*=\s*(?:[\w.]+\(\s*)?{name}\b",
+            self.file.code_for(func)) is not None
+
     def _statement(self, node):
         return enclosing(node, self.parents, (cst.SimpleStatementLine,))
 
@@ -418,14 +429,15 @@ class _PlainFinder(cst.CSTVisitor):
         if len(node.targets) != 1:
             return
         target = node.targets[0].target
+        if not (isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "")):
+            return
         kept = self.file.code_for(target)
         sides = (node.value.body, node.value.orelse) if isinstance(node.value, cst.IfExp) else (node.value,)
         if kept in (self.file.code_for(_recoded(side)) for side in sides):
             return  # data["password"] = data["password"].encode() (or ... if ... else None): nothing new is stored
-        if isinstance(target, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(target) or "") \
-                and not self._outbound(target.value) and self._plain_value(node.value):
+        if not self._outbound(target.value) and not self._sent(target) and self._plain_value(node.value):
             value = node.value
-            self.sites.append(Site("store", self.file, node, f"`{self.file.code_for(target)}` is set to the password "
+            self.sites.append(Site("store", self.file, node, f"`{kept}` is set to the password "
                                    f"as typed", attr=_last_name(target),
                                    build=lambda method, v=value: ({v: _gen(v, method)}, {})))
 
@@ -560,8 +572,8 @@ class _PlainFinder(cst.CSTVisitor):
         site = Site("store", self.file, call, f"SQL stores the `{column}` column as typed", attr=column)
         if slot is None:
             site.problem = "the parameters are not a literal tuple, list or dict"
-        elif _is_hashing_call(slot):
-            return
+        elif _is_hashing_call(slot) or isinstance(slot, cst.Name) and slot.value in self.hashed_names:
+            return  # hashed here, or a variable that holds a hash
         else:
             site.build = lambda method: ({slot: _gen(slot, method)}, {})
         self.sites.append(site)
@@ -882,10 +894,11 @@ class PlaintextPassword(_PasswordRule):
     by password (`filter_by(password=...)`, `filter(User.password == ...)`,
     `WHERE password = ?`) and SQL `INSERT`/`UPDATE` statements that write a
     password column from a parameter or a literal. Credentials the app sends
-    to another service (a mail, database or proxy server, `HostCreds(...)`)
-    and copies of a password already stored (`server.password =
-    shared.password`, `data["password"] = data["password"].encode()`) are not
-    reported.
+    to another service (a mail, database or proxy server, `HostCreds(...)`,
+    a form the function posts: `inputs["password"] = pw` then
+    `self.load(url, post=inputs)`) and copies of a password already stored
+    (`server.password = shared.password`, `data["password"] =
+    data["password"].encode()`) are not reported.
 
     ## Why is this bad?
     Anyone who reads the database (a backup, an SQL injection, a curious

@@ -52,6 +52,25 @@ def _portable(node: cst.BaseExpression) -> bool:
     return False
 
 
+def _site_path_prefix(node: cst.BaseExpression) -> bool:
+    """``f"/items/{id}"``, ``"/items/" + id``, ``"/items/{}".format(id)``, ``"/items/%s" % id``:
+    the text before the first value is a path on this site (``/`` and then a
+    character that is neither ``/`` nor ``\\``), so no value can change the host."""
+    text = None
+    if isinstance(node, cst.FormattedString) and node.parts and isinstance(node.parts[0], cst.FormattedStringText):
+        text = node.parts[0].value
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Modulo)):
+        while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            node = node.left
+        text = string_value(node.left if isinstance(node, cst.BinaryOperation) else node)
+    elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "format":
+        text = string_value(node.func.value)
+    if text is None:
+        return False
+    text = text.split("{", 1)[0].split("%", 1)[0] if not isinstance(node, cst.FormattedString) else text
+    return len(text) >= 2 and text[0] == "/" and text[1] not in "/\\"
+
+
 class RedirectSite:
     def __init__(self, func, call, target, default, replace_node):
         self.func = func
@@ -105,7 +124,7 @@ def _sites(file, facts) -> list[RedirectSite]:
         fallbacks = [c.args[0].value for c in calls if not taint.expr(c.args[0].value) and _portable(c.args[0].value)]
         for call in calls:
             arg = call.args[0].value
-            if not taint.expr(arg):
+            if not taint.expr(arg) or _site_path_prefix(arg):
                 continue
             target, default = arg, None
             if isinstance(arg, cst.BooleanOperation) and isinstance(arg.operator, cst.Or) \
@@ -191,7 +210,9 @@ class OpenRedirect(Rule):
     Finds `redirect(...)` calls whose target comes from `request.args`,
     `request.form` or `request.values` (the classic `?next=`), directly or
     through a local variable. Views that already check the target (a
-    `netloc` test, an `is_safe_url`-like helper) are left alone.
+    `netloc` test, an `is_safe_url`-like helper) are left alone, and so are
+    targets that start with a fixed path on the site (`f"/notes/{id}"`: no
+    value after it can change the host).
 
     ## Why is this bad?
     A link to `https://your.site/login?next=https://evil.example` logs the

@@ -535,9 +535,10 @@ class Project:
                         self.unresolved_loads = True
 
         if self.unresolved_loads:
-            # We could not tell which class is used: assume every non-test config class may be.
+            # We could not tell which class is used: assume every non-test config class
+            # of the app's kind may be (not an analyzer's or an SMS provider's *Config).
             for cls in classes_by_qualname.values():
-                if cls.name.endswith("Config") and not cls.testing:
+                if cls.name.endswith("Config") and not cls.testing and _app_config_like(cls):
                     mark(cls)
             # ... a dormant one too, when marking it would mark the classes it inherits from
             for path, subclasses in self._dormant.items():
@@ -710,6 +711,25 @@ class Project:
         if found is None and path in self.python and self.dormant(path):
             return self.facts_of(path)  # what the module holds, though the model leaves it out
         return found
+
+
+# Settings of Flask and its usual extensions: a class holding one configures an app.
+FLASK_SETTING = re.compile(
+    r"(?:SECRET_KEY|DEBUG|TESTING|ENV|SERVER_NAME|APPLICATION_ROOT|PREFERRED_URL_SCHEME|MAX_CONTENT_LENGTH|"
+    r"MAX_FORM_\w+|PERMANENT_SESSION_LIFETIME|PROPAGATE_EXCEPTIONS|TRAP_\w+|JSON_AS_ASCII|JSON_SORT_KEYS|"
+    r"JSONIFY_\w+|TEMPLATES_AUTO_RELOAD|SEND_FILE_MAX_AGE_DEFAULT|USE_X_SENDFILE|(?:SESSION|REMEMBER|SQLALCHEMY|"
+    r"MAIL|WTF|JWT|CACHE|CELERY|BABEL|SECURITY|RATELIMIT|CORS|UPLOADS?|UPLOADED|LOGIN|OAUTH|REDIS|TALISMAN|"
+    r"DEBUG_TB|RECAPTCHA|BCRYPT|ASSETS|COMPRESS|SERVER)_\w+)")
+
+
+def _app_config_like(cls: ConfigClass, depth: int = 0) -> bool:
+    """A class of an app's settings: in a config/settings module, with a setting
+    of Flask's or an extension's, or inheriting from such a class."""
+    stem = posixpath.splitext(posixpath.basename(cls.file.path))[0].lower()
+    if stem in ("config", "configs", "settings", "configuration", "default_settings") \
+            or any(FLASK_SETTING.fullmatch(key) for key in cls.settings):
+        return True
+    return depth < 8 and any(_app_config_like(parent, depth + 1) for parent in cls.parents)
 
 
 def _looks_like_config(cls: ConfigClass) -> bool:

@@ -563,9 +563,12 @@ def test_exempt_views_behind_a_token_decorator_a_header_secret_or_no_cookie_stat
                    "        auth_token = g.get('auth_token')\n"
                    "        user = db.session.query(Token).filter(Token.auth_token == auth_token).first()\n"
                    "        if user is not None:\n            login_user(user)\n            return f(*args, **kwargs)\n"
-                   "        return abort(401)\n    return inner\n",
+                   "        return abort(401)\n    return inner\n\n"
+                   "def admin_required(f):\n    def inner(*args, **kwargs):\n"
+                   "        if g.user is None or not g.user.api_token:\n            abort(403)\n"
+                   "        return f(*args, **kwargs)\n    return inner\n",
         "views.py": "from flask import Blueprint, request, session\nfrom flask_login import current_user\n"
-                    "from flask_wtf.csrf import CSRFProtect\nfrom .auth import requires_device_auth\n"
+                    "from flask_wtf.csrf import CSRFProtect\nfrom .auth import admin_required, requires_device_auth\n"
                     "csrf = CSRFProtect()\nbp = Blueprint('dev', __name__)\n\n"
                     "@csrf.exempt\n@bp.route('/tags', methods=['POST'])\n@requires_device_auth\ndef tags():\n"
                     "    return {'user': current_user.id}\n\n"
@@ -574,9 +577,11 @@ def test_exempt_views_behind_a_token_decorator_a_header_secret_or_no_cookie_stat
                     "@csrf.exempt\n@bp.route('/proxy', methods=['POST'])\ndef proxy():\n"
                     "    return forward(request.data)\n\n"
                     "@csrf.exempt\n@bp.route('/theme', methods=['POST'])\ndef theme():\n"
-                    "    session['theme'] = request.data\n    return 'ok'\n",
+                    "    session['theme'] = request.data\n    return 'ok'\n\n"
+                    "@csrf.exempt\n@bp.route('/ban', methods=['POST'])\n@admin_required\ndef ban():\n"
+                    "    return {'by': current_user.id}\n",
     })
-    assert [f.message.split("`")[1] for f in findings(root, "H203")] == ["theme"]
+    assert [f.message.split("`")[1] for f in findings(root, "H203")] == ["theme", "ban"]
 
 
 # --------------------------------------------------------------------------- headers: CSP and the alternative
@@ -822,6 +827,18 @@ def test_an_unresolved_load_wakes_dormant_config_classes_with_bases(tmp_path, mo
     assert view[4] is True and ("base.py", "Base") in view[2]  # marked through ProdConfig
     monkeypatch.setattr(hardener.project, "dormancy", lambda path, data: None)
     assert _model_view(scan(tmp_path, Config(cache=False)).project) == view
+
+
+def test_an_unresolved_load_assumes_only_the_apps_kind_of_config_classes(tmp_path):
+    # timesketch's SimilarityScorerConfig, privacyIDEA's FirebaseConfig: *Config, but not an app's
+    write_tree(tmp_path, {
+        "app.py": "import os\nfrom flask import Flask\napp = Flask(__name__)\napp.config.from_object(os.environ['CFG'])\n",
+        "prod.py": "class ProdConfig:\n    SQLALCHEMY_DATABASE_URI = 'sqlite://'\n",
+        "lib/scorer.py": "class ScorerConfig:\n    DEFAULT_THRESHOLD = 0.5\n",
+        "lib/firebase.py": "class FirebaseConfig:\n    JSON_CONFIG = 'JSON config file'\n",
+    })
+    project = scan(tmp_path, Config(cache=False)).project
+    assert [(c.file.path, c.name) for c in project.loaded_config_classes()] == [("prod.py", "ProdConfig")]
 
 
 def test_dormancy_reads_a_superset_of_what_gives_facts():

@@ -183,7 +183,11 @@ def test_copies_of_stored_passwords_and_server_credentials_are_not_typed_passwor
                              "    user.password = args.password\n\n"
                              "class ServerManager:\n    def __init__(self, server):\n        self.password = server.pw\n\n"
                              "class HTTPResolver:\n    def load(self, password):\n        self.password = password\n\n"
-                             "class ApiClient:\n    def __init__(self, password):\n        self.password = password\n")
+                             "class ApiClient:\n    def __init__(self, password):\n        self.password = password\n\n"
+                             "def sign_in(self, user, password, html):\n    url, inputs = parse_form(html)\n"
+                             "    inputs['password'] = password\n    return self.load(url, post=inputs)\n\n"
+                             "def add_user(db, name, password):\n    salt_pw = _salted_password(password, _gensalt())\n"
+                             "    db.execute('INSERT INTO users (name, password) VALUES (?, ?)', (name, salt_pw))\n")
     assert [f.line for f in findings(root, "H501")] == [9]  # user.password = args.password
 
 

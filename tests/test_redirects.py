@@ -103,6 +103,21 @@ def test_redirect_of_session_or_constant_is_fine(tmp_path):
     assert findings(root, "H411") == []
 
 
+@pytest.mark.parametrize("target,reported", [
+    ('f"/dataobj/{note_id}"', False),  # archivy: a fixed path on this site, then the value
+    ('"/items/" + note_id', False),
+    ('"/items/{}".format(note_id)', False),
+    ('"/items/%s" % note_id', False),
+    ('f"/{note_id}"', True),  # "//evil.example" is another host
+    ('"/" + note_id', True),
+    ('f"{note_id}/edit"', True),
+])
+def test_a_fixed_same_site_path_before_the_value_keeps_the_redirect_on_the_site(tmp_path, target, reported):
+    root = project(tmp_path, RED + "@app.post('/a')\ndef a():\n    note_id = request.form['id']\n"
+                                   f"    return redirect({target})\n")
+    assert bool(findings(root, "H411")) is reported
+
+
 def test_url_for_under_another_name_is_still_same_site(tmp_path):
     root = project(tmp_path, "from flask import Flask, redirect, request, url_for as _url_for\n"
                              "app = Flask(__name__)\n@app.get('/a')\ndef a():\n"
