@@ -171,6 +171,9 @@ def build_tree(root: Path, args) -> Stats:
         if saved.get("params") == wanted:
             return Stats(**saved["stats"])
         shutil.rmtree(root)
+    elif root.is_dir() and any(root.iterdir()):
+        # generating into it would measure its other files too, and report the wrong size
+        raise SystemExit(f"{root} is not a tree this script built: give --tree a new or empty folder")
     root.mkdir(parents=True, exist_ok=True)
     stats = generate(root, files=args.files, lines=args.lines, seed=args.seed)
     if not args.no_stdlib:

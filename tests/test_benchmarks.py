@@ -51,3 +51,13 @@ def test_generated_tree_is_deterministic_and_valid_python(tmp_path):
     assert a.python_files == 30 and 3000 < a.python_lines < 5000 and a.templates > 0
     for path in (tmp_path / "a").rglob("*.py"):
         compile(path.read_text(), str(path), "exec")
+
+
+def test_a_folder_the_script_did_not_build_is_refused(tmp_path):
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "other.py").write_text("x = 1\n")
+    result = subprocess.run([sys.executable, str(SCRIPT), "--files", "5", "--no-stdlib", "--runs", "1",
+                             "--tree", str(tree), "-q"], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert result.returncode != 0 and "not a tree this script built" in result.stderr
+    assert sorted(p.name for p in tree.iterdir()) == ["other.py"]
