@@ -820,11 +820,57 @@ def view_kind(view, project=None) -> str:
     return "session"
 
 
-def uses_session(view) -> bool:
-    """Whether the view's own code or decorators show it relies on the browser's
-    cookies (the session, the logged-in user, a posted form)."""
+def uses_session(view, project=None) -> bool:
+    """Whether the view relies on the browser's cookies (the session, the
+    logged-in user, a posted form): its own code or decorators say so or, given
+    the project, a ``before_request`` hook that reads them runs before it (an
+    app's or ``before_app_request``: every view; a blueprint's: its module's)."""
     decorators = " ".join(view.file.code_for(d) for d in view.func.decorators)
-    return bool(re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(view.file.code_for(view.func)))
+    code = _uncommented(view.file.code_for(view.func))
+    if re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(code):
+        return True
+    if project is None:
+        return False
+    every, modules = _session_hooks(project)
+    return every or view.file.path in modules
+
+
+def _uncommented(code: str) -> str:
+    """The code without its comments (a marker in commented-out code is no use of the session)."""
+    return re.sub(r"#[^\n]*", "", code)
+
+
+def _session_hooks(project) -> tuple[bool, set[str]]:
+    """(an app-wide ``before_request`` hook reads the session, the modules whose
+    blueprint has such a hook of its own)."""
+    cached = project.__dict__.get("_session_hooks")
+    if cached is not None:
+        return cached
+    every, modules = False, set()
+    for path in sorted(project.model_paths):
+        file = project.python[path]
+        if b"before_request" not in file.data and b"before_app_request" not in file.data:
+            continue
+        try:
+            functions = functions_in(file.module)
+        except ParseError:
+            continue
+        facts = project.facts_for(path)
+        apps = {a.name for a in facts.apps if a.kind == "flask"} if facts is not None else set()
+        for func in functions:
+            for d in func.decorators:
+                expr = d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+                if not (isinstance(expr, cst.Attribute) and expr.attr.value in ("before_request", "before_app_request")):
+                    continue
+                code = _uncommented(file.code_for(func))
+                if not (SESSION_MARKERS.search(code) or "login_required" in code):
+                    continue
+                if expr.attr.value == "before_app_request" or dotted_name(expr.value) in apps:
+                    every = True
+                else:
+                    modules.add(path)
+    project.__dict__["_session_hooks"] = (every, modules)
+    return every, modules
 
 
 def state_changing(view) -> bool:

@@ -745,8 +745,9 @@ class CsrfExemptSessionView(Rule):
 
     ## What it does
     Finds `@csrf.exempt` on views that rely on the browser's cookies: they
-    read the session or `current_user`, are `@login_required`, or read
-    `request.form`. Views authenticated by a token are not reported: read
+    read the session or `current_user`, are `@login_required`, read
+    `request.form`, or run after a `before_request` hook that reads the
+    session. Views authenticated by a token are not reported: read
     from a header (`Authorization`, a webhook's secret header) or checked by a
     decorator of the project's own that answers 401/403 without it.
 
@@ -815,7 +816,7 @@ class CsrfExemptSessionView(Rule):
                     continue
                 if not _resolves_to_instance(project, facts, expr.value, CSRF_CLASSES):
                     continue
-                if not state_changing(view) or not uses_session(view) or view_kind(view, project) != "session":
+                if not state_changing(view) or not uses_session(view, project) or view_kind(view, project) != "session":
                     continue
                 yield self.finding(view.file, decorator,
                                    f"View `{view.name}` uses the session cookie but is exempt from CSRF protection",

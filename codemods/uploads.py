@@ -15,7 +15,7 @@ from hardener.rules import Example, Rule, register
 from ._flaskapi import facts_or_imports, string_list
 from ._flow import (LazyParents, callee_name, functions_in, names_in, enclosing, request_attr, request_names,
                     rewrite)
-from ._webapp import production_apps
+from ._webapp import _project_function, production_apps
 
 MAX_UPLOAD = "16 * 1024 * 1024"
 FILE_SOURCES = {"files"}
@@ -154,6 +154,49 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
     return out
 
 
+def _sanitizes_param(func: cst.FunctionDef, code: str, imports: dict[str, str], arg: cst.Arg, position: int) -> bool:
+    """Whether a function of the project's own takes the path out of the parameter
+    ``arg`` fills before using it: ``secure_filename(p)``, ``basename(p)``,
+    ``p = p.replace(sep, ...)`` (fava's ``filepath_in_document_folder``)."""
+    params = [*func.params.posonly_params, *func.params.params]
+    if arg.keyword is not None:
+        name = arg.keyword.value
+        if name not in {p.name.value for p in [*params, *func.params.kwonly_params]}:
+            return False
+    elif arg.star or position >= len(params):
+        return False
+    else:
+        name = params[position].name.value
+    p = re.escape(name)
+    # ``sep`` only as os.sep itself (``from os import sep``), not any name so spelled
+    local = {q.name.value for q in [*params, *func.params.kwonly_params]}
+    bare = imports.get("sep") in ("os.sep", "os.path.sep") and "sep" not in local and not re.search(r"\bsep\s*=", code)
+    sep = r"os\.sep|os\.path\.sep" + ("|sep" if bare else "")
+    return re.search(rf"(?:secure_filename|basename)\(\s*{p}\s*\)|\b{p}\s*=\s*{p}\.replace\(\s*(?:{sep})\b"
+                     rf"|\b{p}\s*=\s*{p}\.replace\(\s*['\"]/['\"]", code) is not None
+
+
+def _through_sanitizing_helper(project, facts, save: UploadSave) -> bool:
+    """Whether every client file name of the save goes through such a function
+    on its way (``path = folder_path(..., upload.filename)``)."""
+    parents = LazyParents(save.origin_stmt)
+    for node in save.origin_nodes:
+        current, ok = parents.get(id(node)), False
+        while current is not None and not ok:
+            call = parents.get(id(current))
+            if isinstance(current, cst.Arg) and isinstance(call, cst.Call):
+                found = _project_function(project, facts, call.func)
+                if found is not None:
+                    positional = [a for a in call.args if a.keyword is None]
+                    position = positional.index(current) if current.keyword is None else -1
+                    ok = _sanitizes_param(found[0], found[1].file.code_for(found[0]), found[1].imports, current,
+                                          position)
+            current = call
+        if not ok:
+            return False
+    return bool(save.origin_nodes)
+
+
 def _empty_name_handler(func: cst.FunctionDef, file_var: str, module: cst.Module) -> cst.BaseSuite | None:
     """The body of the view's own ``if file.filename == "":`` check, if it has
     one that leaves the view (return / abort / raise)."""
@@ -285,8 +328,11 @@ class UploadUnsafeFilename(Rule):
     `request.files.get("x")`, each file of `request.files.getlist("x")`, or
     any object saved under its own `.filename`, like a Flask-WTF
     `form.photo.data`) whose destination is built from `file.filename`,
-    directly or through variables. Code that passes the name through `secure_filename()` (or
-    makes up its own name) is left alone.
+    directly or through variables. Code that passes the name through
+    `secure_filename()` (or makes up its own name) is left alone, and so is a
+    name handed to a function of the project's own that takes the path out
+    of it first (`secure_filename(name)`, `basename(name)`,
+    `name = name.replace(os.sep, " ")`).
 
     ## Why is this bad?
     The file name is chosen by the client. A name like `../../app.py` or
@@ -405,6 +451,8 @@ class UploadUnsafeFilename(Rule):
         # what the module's own tree and imports say: once per content
         saves = file.memo("H401 saves", lambda: [s for func in functions_in(file.module) for s in _upload_saves(func, req)])
         for save in saves:
+            if _through_sanitizing_helper(project, facts, save):
+                continue
             yield self.finding(
                 file, save.call,
                 f"`{save.file_var or 'upload'}.save()` writes to a path built from the client's file name: "

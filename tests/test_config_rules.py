@@ -539,6 +539,25 @@ def test_a_session_view_exempt_from_csrf_is_reported_but_not_an_api_view(tmp_pat
     assert [f.message.split("`")[1] for f in found] == ["settings"]
 
 
+@pytest.mark.parametrize("hook,reported", [
+    ("@app.before_request\ndef gate():\n    if 'user' not in session:\n        abort(401)\n", True),
+    ("@bp.before_app_request\ndef gate():\n    if not current_user.is_authenticated:\n        abort(401)\n", True),
+    ("@app.before_request\ndef stamp():\n    g.started = 1\n", False),
+    # calibre-web: the session check is commented out
+    ("@app.before_request\ndef stamp():\n    # if not current_user.is_authenticated: abort(401)\n    g.started = 1\n",
+     False),
+])
+def test_an_exempt_view_behind_a_hook_that_reads_the_session_is_a_session_view(tmp_path, hook, reported):
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Blueprint, Flask, abort, g, session\nfrom flask_login import current_user\n"
+                  "from flask_wtf.csrf import CSRFProtect\napp = Flask(__name__)\ncsrf = CSRFProtect(app)\n"
+                  "bp = Blueprint('b', __name__)\n\n" + hook + "\n"
+                  "@app.route('/items/<int:item_id>/delete', methods=['POST'])\n@csrf.exempt\ndef delete(item_id):\n"
+                  "    Item.query.get(item_id).delete()\n    db.session.commit()\n    return 'ok'\n",
+    })
+    assert bool(findings(root, "H203")) is reported
+
+
 @pytest.mark.parametrize("loaded", [False, True])
 def test_a_class_naming_the_settings_is_not_configuration_unless_an_app_loads_it(tmp_path, loaded):
     # privacyidea's ConfigKey: each attribute holds the name of a setting

@@ -205,3 +205,23 @@ def test_file_field_counts_as_uploads(tmp_path):
     assert found.path == "forms.py" and found.line == 2
     texts, left = fix(root, "H402")
     assert "app.config['MAX_CONTENT_LENGTH'] = 16 * 1024 * 1024\n" in texts["app.py"]
+
+
+def test_a_helper_of_the_project_that_takes_the_path_out_of_the_name_counts(tmp_path):
+    # fava: filepath_in_document_folder() replaces the separators of the client's name
+    root = project(tmp_path, {
+        "app.py": APP + "from paths import in_folder, joined, commas\n"
+                        "@app.post('/a')\ndef a():\n    f = request.files['f']\n"
+                        "    f.save(in_folder('docs', f.filename))\n    return ''\n"
+                        "@app.post('/b')\ndef b():\n    f = request.files['f']\n"
+                        "    f.save(joined('docs', f.filename))\n    return ''\n"
+                        "@app.post('/c')\ndef c():\n    f = request.files['f']\n"
+                        "    f.save(commas(f.filename, 'docs'))\n    return ''\n",
+        "paths.py": "import os\nfrom os import sep\n\ndef in_folder(folder, filename):\n"
+                    "    filename = filename.replace(sep, ' ')\n    return os.path.join(folder, filename)\n\n"
+                    "def joined(folder, filename):\n    folder = os.path.basename(folder)\n"
+                    "    return os.path.join(folder, filename)\n\n"
+                    "def commas(name, folder, sep=','):\n    name = name.replace(sep, ' ')\n"
+                    "    return os.path.join(folder, name)\n",
+    })
+    assert sorted(f.line for f in findings(root, "H401")) == [12, 17]
