@@ -583,10 +583,16 @@ def _project_function(project, facts: ModuleFacts, func: cst.BaseExpression):
         return None
     try:
         other = facts_or_imports(project, project.python[path])
-        found = [s for s in other.file.module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+        found = top_level_function(other.file.module, name)
     except ParseError:
         return None
-    return (found[-1], other) if found else None
+    return (found, other) if found is not None else None
+
+
+def top_level_function(module: cst.Module, name: str) -> cst.FunctionDef | None:
+    """The last ``def name`` in the module's own body (the one a call finds)."""
+    found = [s for s in module.body if isinstance(s, cst.FunctionDef) and s.name.value == name]
+    return found[-1] if found else None
 
 
 def _instances_by_module(project, classes: set[str]) -> dict[str, set[str]]:
@@ -813,7 +819,7 @@ def view_kind(view, project=None) -> str:
         return "token"
     if project is not None and any(_token_decorator(project, view, d) for d in view.func.decorators):
         return "token"
-    if uses_session(view):
+    if _shows_session(decorators, code):
         return "session"
     if JSON_MARKERS.search(code):
         return "json"
@@ -826,13 +832,17 @@ def uses_session(view, project=None) -> bool:
     the project, a ``before_request`` hook that reads them runs before it (an
     app's or ``before_app_request``: every view; a blueprint's: its module's)."""
     decorators = " ".join(view.file.code_for(d) for d in view.func.decorators)
-    code = _uncommented(view.file.code_for(view.func))
-    if re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(code):
+    if _shows_session(decorators, view.file.code_for(view.func)):
         return True
     if project is None:
         return False
     every, modules = _session_hooks(project)
     return every or view.file.path in modules
+
+
+def _shows_session(decorators: str, code: str) -> bool:
+    """A view's decorators and code (comments aside) use the session: ``@login_required``, a marker."""
+    return bool(re.search(r"@\w*\.?login_required", decorators) or SESSION_MARKERS.search(_uncommented(code)))
 
 
 def _uncommented(code: str) -> str:

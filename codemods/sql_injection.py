@@ -15,7 +15,7 @@ from hardener.project import dotted_name, is_test_path, string_value
 from hardener.rules import Example, Rule, register
 
 from ._flaskapi import facts_or_imports
-from ._webapp import _project_function
+from ._webapp import _project_function, top_level_function
 from ._flow import (REQUEST_SOURCES, _format_pieces, _literal_parts, _percent_pieces, Piece, callee_name,
                     enclosing, formatted, function_names, module_constants, names_in, parent_map, request_names,
                     rewrite, string_literal, tainted_names)
@@ -1043,8 +1043,8 @@ class SqlBuiltFromStrings(Rule):
         if name is None or len(call.args) < 1:
             return False
         if name not in known:
-            local = [st for st in facts.file.module.body if isinstance(st, cst.FunctionDef) and st.name.value == name]
-            found = (local[-1], facts) if local else _project_function(project, facts, call.func)
+            local = top_level_function(facts.file.module, name)
+            found = (local, facts) if local is not None else _project_function(project, facts, call.func)
             known[name] = found is not None and quoting_helper(found[0])
         return known[name]
 
