@@ -28,6 +28,11 @@ PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
 HASHED_WORD = re.compile(r"hash|crypt|digest", re.I)  # a value so named holds no password as typed
+# where a password the client typed comes from: request data, and HTTP Basic credentials
+TYPED_SOURCES = REQUEST_SOURCES | {"authorization"}
+# a password the app's own configuration holds (app.config["PASSWORD"], settings.PASSWORD): one
+# shared password set by whoever deploys the app, not users' passwords kept in a database
+CONFIGURED = re.compile(r"(?:^|\.)(?:config|settings|environ)\b", re.I)
 CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_?2\b", re.I)  # password_2, password2
 # Credentials the app sends to another service (a proxy, a mail or database
 # server) are kept as they are: they are not the app's users' passwords.
@@ -370,14 +375,8 @@ class _PlainFinder(cst.CSTVisitor):
         if isinstance(node, cst.Name) and (node.value in ("None", "True", "False") or node.value in self.hashed_names
                                            or node.value.isupper() and len(node.value) > 1):
             return False  # a constant, or a variable that holds a hash
-        if uses(node, self.req, REQUEST_SOURCES).request:
+        if self._typed(node, at):
             return True
-        func = enclosing(at, self.parents, (cst.FunctionDef,)) if at is not None else None
-        if func is not None:
-            if id(func) not in self._taint:
-                self._taint[id(func)] = tainted_names(func, self.req, REQUEST_SOURCES)
-            if self._taint[id(func)].expr(node):
-                return True
         stored = _recoded(node)
         if isinstance(stored, cst.Attribute) and PLAIN.match(stored.attr.value) \
                 and not re.search(r"form|args|opts|options|request|input|json|data|payload|body", self.file.code_for(
@@ -385,6 +384,28 @@ class _PlainFinder(cst.CSTVisitor):
             return False  # another object's stored password (server.password), copied: not typed here
         code = self.file.code_for(node)
         return bool(re.search(r"pass|pwd", code, re.I)) and not HASHED_WORD.search(code)
+
+    def _typed(self, node: cst.BaseExpression, at: cst.CSTNode | None) -> bool:
+        """Whether ``node`` is what the client sent: request data, directly or through a
+        local variable of the function around ``at``."""
+        if uses(node, self.req, TYPED_SOURCES).request:
+            return True
+        func = enclosing(at, self.parents, (cst.FunctionDef,)) if at is not None else None
+        if func is None:
+            return False
+        if id(func) not in self._taint:
+            self._taint[id(func)] = tainted_names(func, self.req, TYPED_SOURCES)
+        return self._taint[id(func)].expr(node)
+
+    def _sent_by_client(self, stored: cst.Attribute | cst.Subscript, at: cst.CSTNode) -> bool:
+        """``auth.password`` where the function set ``auth = request.authorization``: the
+        credentials the client sent (a user looked up by them, ``find(request.form[...])``, is not)."""
+        if not isinstance(stored.value, cst.Name) or not self.req:
+            return False
+        func = enclosing(at, self.parents, (cst.FunctionDef,))
+        request = "|".join(re.escape(name) for name in sorted(self.req))
+        return func is not None and re.search(rf"^\s*{re.escape(stored.value.value)}\s*=\s*(?:{request})\.\w+\s*$",
+                                              self.file.code_for(func), re.M) is not None
 
     def _outbound(self, container: cst.BaseExpression) -> bool:
         """Whether what a password is stored in holds credentials for another
@@ -451,10 +472,13 @@ class _PlainFinder(cst.CSTVisitor):
         for stored, given in ((left, right), (right, left)):
             if not (isinstance(stored, (cst.Attribute, cst.Subscript)) and PLAIN.match(_last_name(stored) or "")):
                 continue
-            if uses(stored, self.req, REQUEST_SOURCES).request or "form" in self.file.code_for(stored) \
+            if uses(stored, self.req, TYPED_SOURCES).request or self._sent_by_client(stored, node) \
+                    or "form" in self.file.code_for(stored) \
                     or CONFIRMATION.search(self.file.code_for(given)):
                 continue  # the typed password itself (e.g. a confirmation check), not a stored one
-            if self._plain_value(given):
+            if CONFIGURED.search(self.file.code_for(stored.value)):
+                continue  # the app's configured password (app.config["PASSWORD"]), not a user's
+            if self._plain_value(given, node):
                 if enclosing(node, self.parents, (cst.Call,)) is not None and callee_name(
                         enclosing(node, self.parents, (cst.Call,))) == "filter":
                     return  # Model.password == x inside a query: see _query
@@ -898,7 +922,10 @@ class PlaintextPassword(_PasswordRule):
     a form the function posts: `inputs["password"] = pw` then
     `self.load(url, post=inputs)`) and copies of a password already stored
     (`server.password = shared.password`, `data["password"] =
-    data["password"].encode()`) are not reported.
+    data["password"].encode()`) and the one password an app's configuration
+    holds, set by whoever deploys it (`request.form["password"] ==
+    app.config["PASSWORD"]`), are not reported. HTTP Basic credentials
+    (`request.authorization.password`) count as typed.
 
     ## Why is this bad?
     Anyone who reads the database (a backup, an SQL injection, a curious

@@ -191,6 +191,24 @@ def test_copies_of_stored_passwords_and_server_credentials_are_not_typed_passwor
     assert [f.line for f in findings(root, "H501")] == [9]  # user.password = args.password
 
 
+def test_the_apps_configured_password_and_basic_auth_credentials(tmp_path):
+    # sqlite-web's and rq-dashboard's shapes: one password set by whoever deploys the app,
+    # compared with what the client typed (a form field, HTTP Basic credentials); a user's
+    # stored password compared with Basic credentials is still reported
+    root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n\n"
+                             "@app.post('/login')\ndef login():\n"
+                             "    if request.form.get('password') == app.config['PASSWORD']:\n        return 'hi'\n"
+                             "    if request.form['password'] == settings.PASSWORD:\n        return 'hi'\n"
+                             "    return 'no'\n\n"
+                             "def add_basic_auth(bp, username, password):\n    @bp.before_request\n"
+                             "    def check():\n        auth = request.authorization\n"
+                             "        if auth is None or auth.password != password:\n            return 'no', 401\n\n"
+                             "@app.get('/api')\ndef api():\n    auth = request.authorization\n"
+                             "    user = find(auth.username)\n    if user.password != auth.password:\n        return 'no', 401\n"
+                             "    return 'hi'\n")
+    assert [f.line for f in findings(root, "H501")] == [22]
+
+
 def test_compare_with_request_value(tmp_path):
     root = project(tmp_path, "from flask import Flask, request\napp = Flask(__name__)\n"
                              "@app.post('/r')\ndef r():\n    u = User(password=request.form['password'])\n    return 'ok'\n"
