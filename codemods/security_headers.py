@@ -3,6 +3,8 @@ headers (and no HTTPS redirect / HSTS for production)."""
 
 from __future__ import annotations
 
+import posixpath
+import re
 
 import libcst as cst
 
@@ -12,7 +14,7 @@ from hardener.project import AppObject, dotted_name, string_value
 from hardener.rules import Example, Rule, register
 from hardener.source import parse_unvalidated
 
-from ._flaskapi import all_views
+from ._flaskapi import all_views, keyword
 from ._webapp import (
     TALISMAN_CLASSES, add_nonces, app_home, app_scopes, app_uses_extension, collect_assets, csp_policy, inline_blocks,
     bound_names, insert_in_scope, production_apps, templates_under, unique_name,
@@ -23,6 +25,8 @@ from ._webapp import (
 HTTPS_ENV = "FORCE_HTTPS"
 REFERRER = "strict-origin-when-cross-origin"
 HSTS = "max-age=31536000; includeSubDomains"
+# an app's template folder or Jinja loader set in code: its templates may not be the ones read
+LOADER_SET = re.compile(rb"\.template_folder\s*=(?!=)|\bjinja_loader\b|\.jinja_env\.loader\s*=(?!=)")
 REQUIRED = {
     "content-security-policy": "Content-Security-Policy",
     "x-frame-options": "X-Frame-Options",
@@ -183,7 +187,17 @@ class _Plan:
                 count += 1
         return count
 
-    def notes(self, builder: ChangeBuilder) -> None:
+    def problems_for(self, app: AppObject) -> list[str]:
+        """What keeps the CSP from being known to fit ``app``: the templates' problems,
+        and templates of the app's that the scan did not read."""
+        unseen = _unseen_templates(app)
+        return self.problems + ([unseen] if unseen else [])
+
+    def safety_for(self, app: AppObject) -> tuple[Safety, str]:
+        problems = self.problems_for(app)
+        return (Safety.REVIEW, "; ".join(problems)) if problems else (Safety.SAFE, "")
+
+    def notes(self, builder: ChangeBuilder, app: AppObject) -> None:
         hosts = sorted({v for values in self.policy.values() for v in values if v.startswith("http")})
         builder.note("The Content-Security-Policy allows what the templates load: 'self'"
                      + (", " + ", ".join(hosts) if hosts else "")
@@ -191,8 +205,24 @@ class _Plan:
                         if self.nonce_in else ""))
         builder.followup(f"In production set {HTTPS_ENV}=1: it redirects http to https and sends HSTS; "
                          f"without it (development, tests, `flask run` on http://127.0.0.1) plain HTTP keeps working")
-        for problem in self.problems:
+        for problem in self.problems_for(app):
             builder.followup(problem)
+
+
+def _unseen_templates(app: AppObject) -> str | None:
+    """Why the app's templates may not be the ones the scan read (it reads the
+    folders named ``templates``): another ``template_folder``, or a template
+    folder or Jinja loader set in the app's module."""
+    arg = keyword(app.call, "template_folder")
+    if arg is not None:
+        folder = string_value(arg.value)
+        if folder is None or posixpath.basename(folder.rstrip("/")) != "templates":
+            return (f"the app's templates are in template_folder={app.file.code_for(arg.value)}, which hardener does "
+                    "not read: check that the CSP allows what they load")
+    elif LOADER_SET.search(app.file.data):
+        return (f"{app.file.path} sets the app's template folder or Jinja loader in code: check that the CSP "
+                "allows what those templates load")
+    return None
 
 
 def _plan(project, app: AppObject) -> _Plan:
@@ -256,10 +286,10 @@ def talisman_fix(project, app: AppObject) -> Fix:
         plan.patch_templates(builder, project)
         _ensure_env_switch(builder)
         builder.dependency("flask-talisman")
-        plan.notes(builder)
+        plan.notes(builder, app)
         return builder.build()
 
-    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    safety, reason = plan.safety_for(app)
     return Fix("Add Flask-Talisman with a CSP computed from the templates", safety, compute, reason)
 
 
@@ -348,10 +378,10 @@ def after_request_fix(project, app: AppObject) -> Fix:
         builder.edit_python(path, lambda m: add_imports(m, *imports))
         plan.patch_templates(builder, project)
         _ensure_env_switch(builder)
-        plan.notes(builder)
+        plan.notes(builder, app)
         return builder.build()
 
-    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    safety, reason = plan.safety_for(app)
     return Fix("Set the security headers in an after_request hook (no new dependency)", safety, compute, reason)
 
 
@@ -409,10 +439,10 @@ def extend_hook_fix(project, app: AppObject, hook: cst.FunctionDef, file, missin
             builder.edit_python(app.file.path, lambda m: add_imports(m, ("secrets", None), ("flask", "g")))
             plan.patch_templates(builder, project)
         builder.edit_python(file.path, lambda m: add_imports(m, ("flask", "g")) if nonce else m)
-        plan.notes(builder)
+        plan.notes(builder, app)
         return builder.build()
 
-    safety, reason = (Safety.REVIEW, "; ".join(plan.problems)) if plan.problems else (Safety.SAFE, "")
+    safety, reason = plan.safety_for(app)
     return Fix(f"Add {', '.join(REQUIRED[h] for h in missing)} to `{hook.name.value}`", safety, compute, reason)
 
 
@@ -463,7 +493,9 @@ class SecurityHeadersMissing(Rule):
     styles get nonces, `style="..."` attributes stay allowed through
     `style-src-attr`. Review when templates use inline event handlers
     (`onclick=`) or asset URLs computed at run time, which the policy may
-    block. The HTTPS redirect and HSTS only apply with `FORCE_HTTPS=1` (set it
+    block, and when the app's templates are not the ones the scan read (the
+    folders named `templates`): `Flask(__name__, template_folder="ui/dist")`,
+    or `app.template_folder = ...` / `app.jinja_loader = ...` in its module. The HTTPS redirect and HSTS only apply with `FORCE_HTTPS=1` (set it
     in production), so development over http://127.0.0.1 keeps working.
 
     ## References

@@ -507,6 +507,21 @@ def quoting_helper(func: cst.FunctionDef) -> bool:
         and (quote, quote * 2) in pairs
 
 
+def _library_quoting(func: cst.BaseExpression) -> bool:
+    """A database library's own identifier quoting: SQLAlchemy's
+    ``dialect.identifier_preparer.quote(name)`` (or ``quote_identifier``,
+    ``format_table``), psycopg2's ``quote_ident(name, conn)``. Each returns
+    one identifier token with the dialect's quotes doubled inside."""
+    if not isinstance(func, cst.Attribute):
+        return isinstance(func, cst.Name) and func.value == "quote_ident"
+    if func.attr.value == "quote_ident":
+        return True
+    owner = func.value.attr.value if isinstance(func.value, cst.Attribute) else \
+        func.value.value if isinstance(func.value, cst.Name) else ""
+    return owner.endswith("preparer") and func.attr.value in ("quote", "quote_identifier", "quote_schema",
+                                                              "format_table", "format_column")
+
+
 def plan(site: Site, code_for, safe_names: set[str], checked: set[str], mysql: bool,
          quoted=lambda call: False) -> Plan:
     """Walk the SQL text across its segments: replace each interpolated value by
@@ -837,7 +852,9 @@ class SqlBuiltFromStrings(Rule):
     code (`tests/`, `test_*.py`, `conftest.py`). Neither is a value placed
     outside quotes through a quoting helper of the project's own that doubles
     the quote (`'"' + s.replace('"', '""') + '"'`), or a `", ".join(...)` of
-    such values, except for MySQL drivers, where a backslash escapes a quote.
+    such values, except for MySQL drivers, where a backslash escapes a quote;
+    nor an identifier quoted by the database library
+    (`dialect.identifier_preparer.quote(name)`, psycopg2's `quote_ident`).
 
     ## Why is this bad?
     A value pasted into SQL text can close the quote and add its own SQL:
@@ -1039,6 +1056,8 @@ class SqlBuiltFromStrings(Rule):
             return sep is not None and not any(q in sep for q in "'\"\\") and not call.args[0].star \
                 and isinstance(items, (cst.ListComp, cst.GeneratorExp)) and isinstance(items.elt, cst.Call) \
                 and SqlBuiltFromStrings._quoting(project, facts, items.elt, known)
+        if _library_quoting(func) and len(call.args) >= 1:
+            return True
         name = dotted_name(func)
         if name is None or len(call.args) < 1:
             return False

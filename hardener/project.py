@@ -270,11 +270,11 @@ class _FactsVisitor(cst.CSTVisitor):
         facts = self.facts
         scope = self.functions[-1] if self.functions else None
         # app = Flask(__name__) / bp = Blueprint(...)
-        if isinstance(target, cst.Name) and isinstance(value, cst.Call) and not self.classes:
+        if isinstance(target, cst.Name) and isinstance(value, cst.Call) and (self.functions or not self.classes):
             qualified = facts.qualify(value.func) or ""
             kind = app_kind(qualified)
             subclass = not kind and qualified.endswith(("Flask", "Blueprint"))  # the project's own? see _link
-            if kind or subclass:
+            if (kind or subclass) and not (self.classes and _hands_to_own_methods(scope, target.value)):
                 app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
                 if kind:
                     facts.apps.append(app)
@@ -310,6 +310,29 @@ class _FactsVisitor(cst.CSTVisitor):
             if owner is not None and not owner.startswith("self."):
                 key = target.attr.value.upper()
                 facts.settings.append(ConfigSetting(key, value, facts.file, self.statement, "attr", owner, scope, self.statement))
+
+
+def _hands_to_own_methods(method: cst.FunctionDef, name: str) -> bool:
+    """Whether ``method`` passes ``name`` to a method of its class (``cls._configure(app)``,
+    ``self.setup(app)``). An app built in a method counts as an app (its routes and settings
+    are in the method), unless such helpers configure it: the model does not follow them,
+    so it would miss what they set up (an extension, a cookie setting)."""
+
+    class Visitor(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.found = False
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) \
+                    and func.value.value in ("self", "cls") \
+                    and any(isinstance(arg.value, cst.Name) and arg.value.value == name for arg in node.args):
+                self.found = True
+
+    visitor = Visitor()
+    method.body.visit(visitor)
+    return visitor.found
 
 
 class _FactsAndCallsVisitor(_FactsVisitor):

@@ -365,6 +365,60 @@ def test_instances_of_the_projects_own_flask_and_blueprint_subclasses_are_apps(t
     assert [(f.code, f.path, f.line) for f in result.findings] == [("H201", "site/app.py", 5)]
 
 
+def test_an_app_built_in_a_method_is_an_app_unless_the_classs_helpers_configure_it(tmp_path):
+    # locust's web UI builds its app, routes and settings in __init__; pyload's __new__ hands
+    # the app to classmethods (cls._configure_extensions(app)) that the model does not follow
+    root = write_tree(tmp_path / "ui", {"web.py": textwrap.dedent("""\
+        import os
+        from flask import Flask, request, session
+
+
+        class WebUI:
+            def __init__(self):
+                app = Flask(__name__)
+                app.secret_key = os.environ.get("SECRET_KEY", "dev")
+                self.app = app
+
+                @app.route("/swarm", methods=["POST"])
+                def swarm():
+                    session["users"] = request.form["users"]
+                    return "started"
+        """)})
+    result = scan(root, Config(select=["H201"], cache=False))
+    assert [(a.name, a.factory.name.value) for a in result.project.apps] == [("app", "__init__")]
+    assert [(f.code, f.line) for f in result.findings] == [("H201", 7)]
+    apply(root, "H201")
+    assert run(root, """\
+        import json
+        from web import WebUI
+        client = WebUI().app.test_client()
+        print(json.dumps({"post": client.post("/swarm", data={"users": "3"}).status_code}))
+        """) == {"post": 400}
+
+    other = write_tree(tmp_path / "pyload", {"webui.py": textwrap.dedent("""\
+        from flask import Flask, request, session
+
+
+        class App:
+            @classmethod
+            def _configure_extensions(cls, app):
+                for extension in EXTENSIONS:
+                    extension.init_app(app)
+
+            def __new__(cls):
+                app = Flask(__name__)
+                cls._configure_extensions(app)
+
+                @app.route("/swarm", methods=["POST"])
+                def swarm():
+                    session["users"] = request.form["users"]
+                    return "started"
+                return app
+        """)})
+    result = scan(other, Config(select=["H201"], cache=False))
+    assert result.project.apps == [] and result.findings == []
+
+
 def test_one_app_bound_to_two_names_is_one_app(tmp_path):
     # CKAN: app = flask_app = CKANFlask(...); settings and extensions through either name count
     root = write_tree(tmp_path / "p", {
@@ -641,6 +695,30 @@ def test_csp_lists_the_hosts_and_static_assets_the_templates_use(tmp_path):
         for host in hosts:
             assert host in line, (directive, host, line)
     assert "unsafe-inline" not in code
+
+
+def test_the_csp_fix_asks_for_review_when_the_apps_templates_were_not_read(tmp_path):
+    # locust's shape: the app's templates are a front-end build in another folder, with an inline script
+    view = "@app.route('/')\ndef index():\n    return render_template('index.html')\n"
+    head = "from flask import Flask, render_template\n"
+    cases = {
+        "templates": head + "app = Flask(__name__, template_folder='templates')\n" + view,
+        "ui/dist": head + "app = Flask(__name__, template_folder='ui/dist')\n" + view,
+        "computed": head + "import os\nBUILD = os.path.join('ui', 'dist')\napp = Flask(__name__, template_folder=BUILD)\n" + view,
+        "set later": head + "app = Flask(__name__)\napp.template_folder = 'ui/dist'\n" + view,
+    }
+    safety = {}
+    for name, code in cases.items():
+        root = write_tree(tmp_path / name.replace(" ", "_").replace("/", "_"), {
+            "app.py": code, "ui/dist/index.html": "<script>window.args = {{ args|tojson }}</script>\n"})
+        [finding] = [f for f in scan(root, Config()).findings if f.code == "H211"]
+        safety[name] = (finding.fix.safety, finding.fix.reason)
+    assert safety["templates"] == (Safety.SAFE, "")
+    assert safety["ui/dist"] == (Safety.REVIEW, "the app's templates are in template_folder='ui/dist', which hardener "
+                                                "does not read: check that the CSP allows what they load")
+    assert safety["computed"][0] == Safety.REVIEW and "template_folder=BUILD" in safety["computed"][1]
+    assert safety["set later"] == (Safety.REVIEW, "app.py sets the app's template folder or Jinja loader in code: "
+                                                  "check that the CSP allows what those templates load")
 
 
 def test_after_request_alternative_sets_the_same_headers_without_a_dependency(tmp_path):

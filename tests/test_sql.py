@@ -471,6 +471,23 @@ def test_values_quoted_by_a_helper_that_doubles_the_quote_are_kept_outside_quote
     assert [(f.path, f.line) for f in found] == [("app.py", 11), ("app.py", 15)]
 
 
+def test_identifiers_quoted_by_the_database_library_are_kept(tmp_path):
+    # superset's migrations: dialect().identifier_preparer.quote(table_name); psycopg2's quote_ident
+    root = project(tmp_path, DB + "from psycopg2.extensions import quote_ident\n" + dedent('''
+        def add_uuids(op, dialect, table_name, sql):
+            op.execute(f"UPDATE {dialect().identifier_preparer.quote(table_name)} SET uuid = {sql}")
+
+
+        def count(db, engine, table, conn):
+            preparer = engine.dialect.identifier_preparer
+            db.execute(f"SELECT count(*) FROM {preparer.quote_identifier(table)}")
+            db.execute(f"SELECT count(*) FROM {quote_ident(table, conn)}")
+            return db.execute(f"SELECT count(*) FROM {preparer.quote(table)} WHERE name = '{table}'")
+        '''))
+    found = findings(root, "H301")
+    assert [(f.line, f.message.split("`")[1]) for f in found] == [(6, "sql"), (13, "table")]
+
+
 def test_test_code_and_several_apps_in_one_module(tmp_path):
     root = write_tree(tmp_path / "p", {
         "app.py": DB + "admin = Flask('admin')\n" + dedent('''
