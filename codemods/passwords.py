@@ -57,6 +57,13 @@ def _may_name_passwords(data: bytes) -> bool:
 
 
 HASHED_BYTES = re.compile(rb"\wpass|pass\w|pwd|pw_?hash|hashed", re.I)
+# a module that logs in to another service: it imports an HTTP client and nothing of a web app
+# or a database (a music server's API token, md5(password + salt)); its digests are that
+# service's protocol, not how this app stores passwords
+HTTP_CLIENT = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(?:requests|httpx|aiohttp|urllib3|urllib\.request|http\.client)\b",
+                         re.M)
+SERVER_SIDE = re.compile(rb"^[ \t]*(?:import|from)[ \t]+(?:flask\w*|werkzeug|sqlalchemy|sqlite3|psycopg\w*|pymysql|"
+                         rb"MySQLdb|mysql|peewee|pymongo|django|bcrypt|passlib)\b", re.M)
 WEAK = {"md5", "sha1"}
 FAST = {"sha224", "sha256", "sha384", "sha512", "sha3_224", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
 SCRYPT_LEN = 162  # werkzeug's default scrypt hash
@@ -823,6 +830,8 @@ def _sites(project, code: str) -> list[Site]:
 
 def _module_sites(project, file, code: str) -> list[Site]:
     """The sites in one module: what its own tree and imports say."""
+    if code == "H502" and HTTP_CLIENT.search(file.data) and not SERVER_SIDE.search(file.data):
+        return []  # another service's login (see HTTP_CLIENT)
     facts = facts_or_imports(project, file)
     parents = LazyParents(file.module)  # most candidates hold no site
     finder = _PlainFinder(file, facts, request_names(facts), parents) if code == "H501" \
@@ -1040,6 +1049,10 @@ class WeakPasswordHash(_PasswordRule):
     ...)`) digests of passwords, and unsalted `sha256`/`sha512`/... digests
     of `password.encode()`, where they are stored (`self.password_hash =
     ...`) or compared (`self.password_hash == ...`, `hmac.compare_digest`).
+    A module that logs in to another service (it imports an HTTP client such
+    as `requests` and nothing of Flask, Werkzeug or a database) is left out:
+    its digests are what that service's API asks for (a media server's
+    `md5(password + salt)` token).
 
     ## Why is this bad?
     These hashes are fast and unsalted: a GPU tries billions of guesses a

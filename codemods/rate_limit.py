@@ -26,10 +26,10 @@ AUTH_PATH = re.compile(
     r"forgot|password|passwd|otp|2fa|mfa)(?=$|[/_\-.<])",
     re.I,
 )
-# "reset" is a password reset where it starts the path or the path names what is reset
-# ("/reset/<token>", "/account/reset"); "/stats/reset" or "/cache/reset" is not one.
+# "reset" is a password reset where it is the path's first segment or the path names what
+# is reset ("/reset/<token>", "/account/reset"); "/stats/reset" or "/reset-api-key" is not one.
 RESET_PATH = re.compile(r"(?:^|[/_\-.])reset(?=$|[/_\-.<])", re.I)
-RESET_OF = re.compile(r"^/?reset|pass|pw|account|auth|user|login|credential|mail", re.I)
+RESET_OF = re.compile(r"^/?reset(?:$|/)|pass|pw|account|auth|user|login|credential|mail", re.I)
 # Calls that make a view an authentication endpoint whatever its path.
 AUTH_CALLS = {"check_password_hash", "check_password", "verify_password", "checkpw", "create_access_token",
               "create_refresh_token", "login_user", "authenticate"}
@@ -230,7 +230,10 @@ class AuthEndpointWithoutRateLimit(Rule):
     their route path and by what they call: `check_password_hash`,
     `check_password`, `login_user`, `create_access_token`...) and that no
     Flask-Limiter limit covers: no `@limiter.limit(...)` on the view, no
-    limit on its blueprint, no `default_limits`.
+    limit on its blueprint, no `default_limits`. A `reset` in the path is a
+    password reset when it is the first segment (`/reset/<token>`) or the
+    path names an account or password (`/account/reset`); `/stats/reset`
+    is not one.
 
     ## Why is this bad?
     Without a limit an attacker can try thousands of passwords a minute

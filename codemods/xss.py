@@ -554,10 +554,10 @@ HARMLESS_FILTERS = re.compile(r"\|\s*(?:(?:tojson|escape|e|forceescape|urlize|st
 TRANSLATIONS = {"_", "gettext", "lazy_gettext", "pgettext"}
 
 
-def _risky(expr: str) -> bool:
+def _risky(expr: str, consts: frozenset[str] = frozenset()) -> bool:
     if HARMLESS_FILTERS.search(expr):
         return False
-    return not _constant(expr)
+    return not _constant(expr, consts)
 
 
 def _expression(expr: str):
@@ -573,32 +573,36 @@ def _expression(expr: str):
     return body[0].nodes[0]
 
 
-def _constant(expr: str) -> bool:
+def _constant(expr: str, consts: frozenset[str] = frozenset()) -> bool:
     """Whether a Jinja expression can print nothing but what the developers
     wrote (``_constant_node``)."""
     node = _expression(expr)
-    return node is not None and _constant_node(node)
+    return node is not None and _constant_node(node, consts)
 
 
-def _constant_node(node) -> bool:
+def _constant_node(node, consts: frozenset[str] = frozenset()) -> bool:
     """A string or number, ``csrf_token()``, ``url_for(...)``, the translation
     of a string (``_('<b>Note</b>')``, with arguments that are such constants
     too, or a filter applied to such constants), a WTForms field rendering itself (``field(**kwargs)``,
     ``form.name(...)``: WTForms escapes what it puts in) or its label or
-    description (``field.description``: written in the form class), or a
-    widget rendering itself (``_widget``)."""
+    description (``field.description``: written in the form class), a
+    widget rendering itself (``_widget``), or a name in ``consts`` (which
+    the template sets to such constants only: ``_template_constants``)."""
     from jinja2 import nodes
+
+    if isinstance(node, nodes.Name):
+        return node.name in consts
 
     if isinstance(node, nodes.Const):
         return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
     if isinstance(node, nodes.Concat):
-        return all(_constant_node(n) for n in node.nodes)
+        return all(_constant_node(n, consts) for n in node.nodes)
     if isinstance(node, nodes.Add):
-        return _constant_node(node.left) and _constant_node(node.right)
+        return _constant_node(node.left, consts) and _constant_node(node.right, consts)
     if isinstance(node, nodes.Filter):  # _('<code>x</code>')|escape_quotes: what a filter makes of constants
         return node.node is not None and node.dyn_args is None and node.dyn_kwargs is None \
-            and _constant_node(node.node) and all(_constant_node(a) for a in node.args) \
-            and all(_constant_node(k.value) for k in node.kwargs)
+            and _constant_node(node.node, consts) and all(_constant_node(a, consts) for a in node.args) \
+            and all(_constant_node(k.value, consts) for k in node.kwargs)
     if isinstance(node, nodes.Getattr) and node.attr in ("label", "description") and isinstance(node.node, nodes.Name) \
             and node.node.name.endswith("field"):
         return True  # a WTForms field's label and description: written in the form class
@@ -609,8 +613,8 @@ def _constant_node(node) -> bool:
     if name in ("url_for", "csrf_token"):
         return True
     if name in TRANSLATIONS:
-        return node.dyn_kwargs is None and all(_constant_node(a) for a in node.args) \
-            and all(_constant_node(k.value) for k in node.kwargs)
+        return node.dyn_kwargs is None and all(_constant_node(a, consts) for a in node.args) \
+            and all(_constant_node(k.value, consts) for k in node.kwargs)
     return bool(name and name.endswith("field")) or isinstance(callee, nodes.Getattr) and \
         isinstance(callee.node, nodes.Name) and callee.node.name == "form" or _widget(callee)
 
@@ -634,7 +638,7 @@ def _widget(callee) -> bool:
     return False
 
 
-def _safe_only_on_constants(expr: str) -> bool:
+def _safe_only_on_constants(expr: str, consts: frozenset[str] = frozenset()) -> bool:
     """Whether every ``|safe`` in the expression marks a constant:
     ``text|replace('\\n', '<br>'|safe)`` marks the ``<br>`` (Jinja then escapes
     ``text`` before it replaces: the usual way to keep line breaks)."""
@@ -646,7 +650,31 @@ def _safe_only_on_constants(expr: str) -> bool:
     operands = [f.node for f in node.find_all(nodes.Filter) if f.name == "safe"]
     if isinstance(node, nodes.Filter) and node.name == "safe":
         operands.append(node.node)
-    return bool(operands) and all(_constant_node(o) for o in operands)
+    return bool(operands) and all(_constant_node(o, consts) for o in operands)
+
+
+SET_BLOCK = re.compile(r"\{%-?\s*set\s+(\w+)\s*-?%\}(.*?)\{%-?\s*endset\s*-?%\}", re.S)
+SET_INLINE = re.compile(r"\{%-?\s*set\s+(\w+)\s*=(.*?)-?%\}", re.S)
+OTHER_BINDING = re.compile(r"\{%-?\s*(?:for|macro|call|with|import|from|set\s+\w+\s*,)\b(.*?)-?%\}", re.S)
+
+
+def _template_constants(text: str) -> frozenset[str]:
+    """Names the template sets only to constants: ``{% set icon %}<i class="x"></i>{% endset %}``
+    (text and constant expressions, no tags), ``{% set label = _('Install') %}``, and bound in
+    no other way (a loop, a macro's parameter, ``with``, an import)."""
+    if "set" not in text:
+        return frozenset()
+    constant: dict[str, bool] = {}
+    for m in SET_BLOCK.finditer(text):
+        body = m.group(2)
+        ok = "{%" not in body and all(_constant(e.group(1)) for e in EXPRESSION.finditer(body))
+        constant[m.group(1)] = constant.get(m.group(1), True) and ok
+    for m in SET_INLINE.finditer(text):
+        constant[m.group(1)] = constant.get(m.group(1), True) and _constant(m.group(2))
+    if not constant:
+        return frozenset()
+    other = {name for m in OTHER_BINDING.finditer(text) for name in re.findall(r"\w+", m.group(1))}
+    return frozenset(name for name, ok in constant.items() if ok and name not in other)
 
 
 @register
@@ -661,7 +689,9 @@ class TemplateSafeFilter(Rule):
     their labels and descriptions, widgets rendering themselves
     (`list_widget()`, `widgets.get('list')()`), a Jinja global of the
     project's that includes a file of the app given only constants
-    (`static_include("icons/x.svg")`), and values that pass through `tojson`/`escape` or a filter named as a
+    (`static_include("icons/x.svg")`), names the template sets to such
+    constants only (`{% set icon %}<i class="x"></i>{% endset %}`, then
+    `_('Menu%(icon)s', icon=icon)|safe`), and values that pass through `tojson`/`escape` or a filter named as a
     sanitizer (`clean_html`, `sanitize`, `bleach`) first are not reported.
 
     ## Why is this bad?
@@ -722,13 +752,15 @@ class TemplateSafeFilter(Rule):
             return
         text = template.text
         fed = _request_fed_variables(project, template.path)
+        consts = _template_constants(text)
         for m in EXPRESSION.finditer(text):
             expr = m.group(1)
             safe = SAFE_FILTER.search(expr)
             if safe is None:
                 continue
             value = expr[: safe.start()]
-            if not _risky(value) or _safe_only_on_constants(expr) or _includes_app_file(value, project):
+            if not _risky(value, consts) or _safe_only_on_constants(expr, consts) \
+                    or _includes_app_file(value, project):
                 continue
             source = _request_source(value, fed)
             where = f" ({source})" if source else ""
@@ -739,7 +771,7 @@ class TemplateSafeFilter(Rule):
                 confidence=Confidence.HIGH if source else None,
             )
         for m in AUTOESCAPE_OFF.finditer(text):
-            risky = [e.group(1).strip() for e in EXPRESSION.finditer(m.group(1)) if _risky(e.group(1))]
+            risky = [e.group(1).strip() for e in EXPRESSION.finditer(m.group(1)) if _risky(e.group(1), consts)]
             if not risky:
                 continue
             sources = [s_ for s_ in (_request_source(r, fed) for r in risky) if s_]

@@ -181,7 +181,8 @@ def test_a_limited_blueprint_is_not_reported(tmp_path):
 
 def test_a_reset_route_is_a_password_reset_when_it_names_one(tmp_path):
     views = "".join(f"@app.post('{path}')\ndef v{i}():\n    return ''\n" for i, path in enumerate(
-        ["/reset/<token>", "/account/reset", "/users/<int:id>/reset", "/stats/reset", "/cache/reset-all"]))
+        ["/reset/<token>", "/account/reset", "/users/<int:id>/reset", "/stats/reset", "/cache/reset-all",
+         "/reset-api-key"]))
     root = write_tree(tmp_path / "p", {"app.py": "from flask import Flask\napp = Flask(__name__)\n" + views})
     assert [f.message.split("`")[1] for f in findings(root, "H521")] == ["v0", "v1", "v2"]
 

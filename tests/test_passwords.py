@@ -238,6 +238,17 @@ def test_md5_across_files_and_wide_column_keeps_the_default_method(tmp_path):
     compile(auth, "auth.py", "exec")
 
 
+def test_digests_a_client_of_another_service_sends_are_not_stored_passwords(tmp_path):
+    # beets' Emby and Subsonic plugins: the API asks for md5(password + salt) or sha1(password)
+    client = ("import hashlib\nimport requests\n\n\ndef password_data(username, password):\n"
+              "    return {'username': username, 'password': hashlib.sha1(password.encode('utf-8')).hexdigest()}\n\n\n"
+              "def login(url, username, password):\n"
+              "    return requests.post(url, json=password_data(username, password))\n")
+    root = project(tmp_path, {"app.py": "from flask import Flask\napp = Flask(__name__)\n", "emby.py": client,
+                              "models.py": client.replace("import requests\n", "import requests\nimport sqlite3\n")})
+    assert [(f.path, f.line) for f in findings(root, "H502")] == [("models.py", 7)]
+
+
 def test_narrow_column_refuses(tmp_path):
     root = project(tmp_path, {
         "app.py": "from flask import Flask\napp = Flask(__name__)\n",

@@ -131,6 +131,13 @@ def test_autoescape_on_the_import_alias(tmp_path):
     ("{{ note.body|replace('\\n', '<br>')|safe }}", 1),
     ("{{ entry.comments|safe|clean_html }}", 1),
     ("{% autoescape false %}{{ user.bio }}{% endautoescape %}", 1),
+    # names the template sets to constants only (changedetection.io's translated hints)
+    ("{%- set icon -%}&nbsp;<i data-feather=\"more\"></i>{% endset -%}{{ _('Menu%(icon)s', icon=icon)|safe }}", 0),
+    ("{% set label = _('<b>Install</b>') %}{{ label|safe }}", 0),
+    ("{% set icon %}<i>{{ user.name }}</i>{% endset %}{{ _('Menu%(icon)s', icon=icon)|safe }}", 1),
+    ("{% set icon = '<i>' %}{% for icon in icons %}{{ icon|safe }}{% endfor %}", 1),
+    ("{% set icon = '<i>' %}{% set icon = user.icon %}{{ icon|safe }}", 1),
+    ("{% set icon %}{% if x %}{{ user.name }}{% endif %}{% endset %}{{ icon|safe }}", 1),
     ("{% autoescape true %}{{ user.bio }}{% endautoescape %}", 0),
 ])
 def test_safe_filter_shapes(tmp_path, template, count):
