@@ -27,6 +27,7 @@ from ._flow import (REQUEST_SOURCES, LazyParents, assignment_of, callee_name, en
 PLAIN = re.compile(r"^(password|passwd|pwd|pass|pw|user_password|plain_password|raw_password)$", re.I)
 PASSWORDISH = re.compile(r"pass|pwd|\bpw\b|pw_?hash", re.I)
 HASHED_NAME = re.compile(r"(pass|pwd|pw_?hash|hashed)", re.I)
+ENCRYPTED_TYPE = re.compile(r"vault|encrypt|cipher|fernet", re.I)  # column types that encrypt
 HASHED_WORD = re.compile(r"hash|crypt|digest", re.I)  # a value so named holds no password as typed
 # where a password the client typed comes from: request data, and HTTP Basic credentials
 TYPED_SOURCES = REQUEST_SOURCES | {"authorization"}
@@ -167,8 +168,9 @@ class _HashingSetters(cst.CSTVisitor):
     """Password attributes of the classes visited whose setter hashes what it
     is given: ``@password.setter`` (a property or SQLAlchemy hybrid property),
     ``password = property(get, set)`` (also as a ``synonym``'s descriptor), a
-    sqlalchemy-utils ``PasswordType`` column, or a descriptor class of the
-    project whose ``__set__`` hashes. Password columns declared
+    sqlalchemy-utils ``PasswordType`` column, a descriptor class of the
+    project whose ``__set__`` hashes, or a SQLAlchemy listener that hashes
+    before every insert and update of the class. Password columns declared
     without such a setter are ``plain``."""
 
     def __init__(self):
@@ -176,6 +178,47 @@ class _HashingSetters(cst.CSTVisitor):
         self.plain: set[str] = set()
         self.descriptors: set[str] = set()  # classes whose __set__ hashes
         self.assigned: dict[str, set[str]] = {}  # attribute -> classes of the objects it is set to
+        self.listened: dict[str, set[str]] = {}  # this module's classes -> functions listening to their writes
+        self.functions: dict[str, cst.FunctionDef] = {}  # this module's functions
+
+    def visit_Module(self, node: cst.Module) -> None:
+        """SQLAlchemy listeners of this module that run before every insert and update
+        (``listen(User, "before_insert", hash_password)`` and ``"before_update"``)."""
+        events: dict[tuple[str, str], set[str]] = {}
+        for stmt in node.body:
+            calls = []
+            if isinstance(stmt, cst.SimpleStatementLine):
+                calls = [small.value for small in stmt.body if isinstance(small, cst.Expr)
+                         and isinstance(small.value, cst.Call)]
+            elif isinstance(stmt, cst.FunctionDef):
+                calls = [d.decorator for d in stmt.decorators if isinstance(d.decorator, cst.Call)]
+            for call in calls:
+                name = callee_name(call)
+                args = [a.value for a in call.args if a.keyword is None]
+                if name not in ("listen", "listens_for") or len(args) < 2 or not isinstance(args[0], cst.Name):
+                    continue
+                func = stmt.name.value if isinstance(stmt, cst.FunctionDef) else \
+                    args[2].value if len(args) > 2 and isinstance(args[2], cst.Name) else None
+                if func is not None:
+                    events.setdefault((args[0].value, func), set()).add(string_value(args[1]) or "")
+        self.listened = {}
+        for (cls, func), kinds in events.items():
+            if {"before_insert", "before_update"} <= kinds:
+                self.listened.setdefault(cls, set()).add(func)
+        self.functions = {s.name.value: s for s in node.body if isinstance(s, cst.FunctionDef)}
+
+    def _listener_hashes(self, cls: str, methods: dict[str, cst.FunctionDef]) -> bool:
+        """Whether a listener of ``cls``'s inserts and updates hashes: itself, or
+        through a method of the class it calls (``target.hash_password()``)."""
+        for name in self.listened.get(cls, ()):
+            func = self.functions.get(name)
+            if func is None:
+                continue
+            for call in [func] + [methods[c.func.attr.value] for c in calls_in(func)
+                                  if isinstance(c.func, cst.Attribute) and c.func.attr.value in methods]:
+                if _hashes(call):
+                    return True
+        return False
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
@@ -198,9 +241,12 @@ class _HashingSetters(cst.CSTVisitor):
                     if _setter_hashes(small.value, methods):
                         hashing.add(target.value)
                     elif isinstance(small.value, cst.Call) and callee_name(small.value) in ("Column", "mapped_column"):
-                        declared.add(target.value)
+                        if not _encrypted_column(small.value):
+                            declared.add(target.value)
                     elif isinstance(small.value, cst.Call):  # a descriptor, perhaps: see ``hashing_names``
                         self.assigned.setdefault(target.value, set()).add(callee_name(small.value))
+        if declared and self._listener_hashes(node.name.value, methods):
+            hashing |= declared  # hashed before every insert and update
         self.hashing |= hashing
         self.plain |= declared - hashing
 
@@ -209,6 +255,14 @@ class _HashingSetters(cst.CSTVisitor):
         PasswordProperty('password_hash')``, whose ``__set__`` hashes) resolved."""
         through_descriptors = {name for name, classes in self.assigned.items() if classes & self.descriptors}
         return (self.hashing | through_descriptors) - self.plain
+
+
+def _encrypted_column(column: cst.Call) -> bool:
+    """A column whose type encrypts what is stored (``Column(Vault)``,
+    sqlalchemy-utils' ``StringEncryptedType(...)``): not stored as typed."""
+    kinds = [a.value for a in column.args if a.keyword is None or a.keyword.value == "type_"]
+    return any(ENCRYPTED_TYPE.search(callee_name(k) if isinstance(k, cst.Call) else dotted_name(k) or "")
+               for k in kinds)
 
 
 def _hashes(node: cst.CSTNode) -> bool:
@@ -243,7 +297,7 @@ def _hashing_attributes(project) -> set[str]:
         for path, file in project.python.items():
             data = file.data
             if is_test_path(path) or not (b"setter" in data or b"roperty" in data or b"Column" in data
-                                          or b"__set__" in data) or not _may_name_passwords(data):
+                                          or b"__set__" in data or b"listen" in data) or not _may_name_passwords(data):
                 continue
             try:
                 file.module.visit(visitor)
@@ -933,7 +987,11 @@ class PlaintextPassword(_PasswordRule):
     (`server.password = shared.password`, `data["password"] =
     data["password"].encode()`) and the one password an app's configuration
     holds, set by whoever deploys it (`request.form["password"] ==
-    app.config["PASSWORD"]`), are not reported. HTTP Basic credentials
+    app.config["PASSWORD"]`), are not reported; nor are stores into an
+    attribute the model hashes itself (a setter or property that hashes, a
+    `PasswordType` column, a SQLAlchemy listener that hashes before every
+    insert and update: `listen(User, "before_insert", hash_password)`) or
+    whose column type encrypts (`Column(Vault)`). HTTP Basic credentials
     (`request.authorization.password`) count as typed.
 
     ## Why is this bad?

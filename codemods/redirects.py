@@ -56,6 +56,8 @@ def _site_path_prefix(node: cst.BaseExpression) -> bool:
     """``f"/items/{id}"``, ``"/items/" + id``, ``"/items/{}".format(id)``, ``"/items/%s" % id``:
     the text before the first value is a path on this site (``/`` and then a
     character that is neither ``/`` nor ``\\``), so no value can change the host."""
+    if _own_url_then_query(node):
+        return True
     text = None
     if isinstance(node, cst.FormattedString) and node.parts and isinstance(node.parts[0], cst.FormattedStringText):
         text = node.parts[0].value
@@ -69,6 +71,26 @@ def _site_path_prefix(node: cst.BaseExpression) -> bool:
         return False
     text = text.split("{", 1)[0].split("%", 1)[0] if not isinstance(node, cst.FormattedString) else text
     return len(text) >= 2 and text[0] == "/" and text[1] not in "/\\"
+
+
+def _own_url_then_query(node: cst.BaseExpression) -> bool:
+    """``url_for(...) + "?" + query`` or ``f"{url_for(...)}#{anchor}"``: a URL of this
+    app that the values only extend after ``?`` or ``#``."""
+    if isinstance(node, cst.FormattedString):
+        parts = node.parts
+        first = parts[0].expression if parts and isinstance(parts[0], cst.FormattedStringExpression) else None
+        rest = parts[1].value if len(parts) > 1 and isinstance(parts[1], cst.FormattedStringText) else ""
+    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        operands = []
+        while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+            operands.append(node.right)
+            node = node.left
+        operands.append(node)
+        operands.reverse()
+        first, rest = operands[0], string_value(operands[1]) or ""
+    else:
+        return False
+    return isinstance(first, cst.Call) and callee_name(first) == "url_for" and rest[:1] in ("?", "#")
 
 
 class RedirectSite:
@@ -212,7 +234,8 @@ class OpenRedirect(Rule):
     through a local variable. Views that already check the target (a
     `netloc` test, an `is_safe_url`-like helper) are left alone, and so are
     targets that start with a fixed path on the site (`f"/notes/{id}"`: no
-    value after it can change the host).
+    value after it can change the host) or with a URL of the app that the
+    values only extend after `?` or `#` (`url_for("search") + "?" + query`).
 
     ## Why is this bad?
     A link to `https://your.site/login?next=https://evil.example` logs the

@@ -147,6 +147,31 @@ def test_a_descriptor_that_hashes_and_what_it_is_compared_with(tmp_path):
     assert [f.line for f in findings(project(tmp_path / "b", dict(files, **{"util.py": setter})), "H501")] == [7, 11]
 
 
+def test_a_sqlalchemy_listener_that_hashes_before_every_write_and_encrypted_columns(tmp_path):
+    # lemur: listen(User, "before_insert"/"before_update", hash_password) calls target.hash_password();
+    # a Role's password is a Vault column (encrypted); with a listener on inserts only, updates store plaintext
+    models = ("from sqlalchemy import Column, String\nfrom sqlalchemy.event import listen\n"
+              "from app.extensions import bcrypt, db\nfrom app.utils import Vault\n\n\n"
+              "def hash_password(mapper, connect, target):\n    target.hash_password()\n\n\n"
+              "class User(db.Model):\n    password = Column(String(128))\n\n    def hash_password(self):\n"
+              "        if self.password and not self.password.startswith('$2'):\n"
+              "            self.password = bcrypt.generate_password_hash(self.password).decode('utf-8')\n\n\n"
+              "class Role(db.Model):\n    password = Column(Vault)\n\n\n"
+              "listen(User, 'before_insert', hash_password)\nlisten(User, 'before_update', hash_password)\n")
+    service = ("from flask import Blueprint, request\nfrom app.models import Role, User\nbp = Blueprint('u', __name__)\n\n"
+               "@bp.post('/users')\ndef create():\n    user = User(password=request.form['password'])\n"
+               "    role = Role(password=request.form['password'])\n    return 'ok'\n\n"
+               "@bp.post('/users/<int:id>')\ndef update(id):\n    user = User.query.get(id)\n"
+               "    user.password = request.form['password']\n    return 'ok'\n")
+    files = {"app/__init__.py": "from flask import Flask\napp = Flask(__name__)\n", "app/models.py": models,
+             "app/views.py": service}
+    assert findings(project(tmp_path / "a", files), "H501") == []
+    inserts_only = models.replace("listen(User, 'before_update', hash_password)\n", "")
+    found = findings(project(tmp_path / "b", dict(files, **{"app/models.py": inserts_only})), "H501")
+    # the Role line too: with User.password plain, a store to `password` may be to either class
+    assert [(f.path, f.line) for f in found] == [("app/views.py", 7), ("app/views.py", 8), ("app/views.py", 14)]
+
+
 def test_a_confirmation_check_compares_two_typed_passwords(tmp_path):
     root = project(tmp_path, "from flask import Flask\napp = Flask(__name__)\n\n\nclass Registration(BaseModel):\n    password: str\n    password_2: str\n\n"
                              "    def check(self):\n        if self.password != self.password_2:\n"

@@ -111,6 +111,10 @@ def test_redirect_of_session_or_constant_is_fine(tmp_path):
     ('f"/{note_id}"', True),  # "//evil.example" is another host
     ('"/" + note_id', True),
     ('f"{note_id}/edit"', True),
+    ("url_for('.search') + '?' + note_id", False),  # whoogle: this app's URL, the value in its query only
+    ("f\"{url_for('.search')}#{note_id}\"", False),
+    ("url_for('index') + note_id", True),  # "/" + "/evil.example"
+    ("url_for('.search', _external=True) + '?' + note_id", False),
 ])
 def test_a_fixed_same_site_path_before_the_value_keeps_the_redirect_on_the_site(tmp_path, target, reported):
     root = project(tmp_path, RED + "@app.post('/a')\ndef a():\n    note_id = request.form['id']\n"
