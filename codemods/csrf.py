@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 
 import libcst as cst
@@ -12,7 +13,8 @@ from hardener.project import AppObject, dotted_name, is_test_path, literal_value
 from hardener.rules import Example, Rule, register
 from hardener.source import ParseError, parse_unvalidated
 
-from ._flaskapi import all_views, import_spec, is_true
+from ._flaskapi import all_views, import_spec, is_true, keyword
+from ._flow import target_names
 from ._webapp import (
     CSRF_CLASSES, SEASURF_CLASSES, add_csrf_meta, add_form_tokens, app_home, app_scopes, app_uses_extension,
     in_home, inline_blocks, js_posts, templates_under,
@@ -35,15 +37,63 @@ def _has_secret_helper():
 
 
 def app_views(project, app: AppObject):
-    """The views that belong to ``app``: its own routes and every blueprint's
-    (in a repository of services, those in its own part: see ``app_home``)."""
+    """The views that belong to ``app``: its own routes and its blueprints' (in a
+    repository of services, those in its own part: see ``app_home``). A blueprint
+    that another app's code registers, and ``app``'s (registering only blueprints
+    it names) does not, is not its own; one that no app visibly registers could
+    be anyone's."""
     other_apps = {a.name for a in project.apps if a.file is app.file and a.name != app.name}
     home = app_home(project, app.file.path)
+    mine, complete = _registered_blueprints(project, app)
+    anyone = set().union(*(_registered_blueprints(project, a)[0] for a in production_apps(project)))
     for view in all_views(project):
         owners = {r.owner for r in view.routes}
         if view.file is app.file and owners <= other_apps or not in_home(view.file.path, home):
             continue
+        if complete and owners & anyone and not owners & mine \
+                and owners <= {b.name for b in project.blueprints if b.file is view.file}:
+            continue  # another app's blueprint
         yield view
+
+
+def _registered_blueprints(project, app: AppObject) -> tuple[set[str], bool]:
+    """The names of the blueprints ``app``'s code registers (``app.register_blueprint(
+    endpoints.api)``: ``api``), also in the functions it hands the app to, and whether
+    that is all of them: not when one is not a name (``register_blueprint(plugin["bp"])``,
+    a loop variable)."""
+    cache = project.__dict__.setdefault("_registered_blueprints", {})
+    if id(app) not in cache:
+        names, complete = set(), True
+        for scope in app_scopes(project, app):
+            for call in scope.calls:
+                func = call.func
+                if not (isinstance(func, cst.Attribute) and func.attr.value == "register_blueprint"
+                        and isinstance(func.value, cst.Name) and func.value.value in scope.names and call.args):
+                    continue
+                name = dotted_name(call.args[0].value)
+                if name is None or "." not in name and _bound_by_loop(scope.node, name):
+                    complete = False
+                else:
+                    names.add(name.rpartition(".")[2])
+        cache[id(app)] = names, complete
+    return cache[id(app)]
+
+
+def _bound_by_loop(node: cst.CSTNode, name: str) -> bool:
+    """Whether a ``for`` in ``node`` binds ``name`` (``for bp in BLUEPRINTS:``)."""
+    class Visitor(cst.CSTVisitor):
+        def __init__(self):
+            super().__init__()
+            self.found = False
+
+        def visit_For(self, loop: cst.For) -> None:
+            if name in target_names(loop.target):
+                self.found = True
+
+    visitor = Visitor()
+    node.visit(visitor)
+    return visitor.found
+
 
 
 def hand_rolled_csrf(project) -> str | None:
@@ -62,6 +112,28 @@ def _post_templates(project, home: str = ""):
     """The templates (under ``home``: see ``app_home``) with a POST form."""
     return {path: t for path, t in templates_under(project, home).items()
             if not is_test_path(path) and post_forms(t.text)}
+
+
+def _app_post_templates(project, app: AppObject):
+    """The templates with a POST form ``app`` may render: those in its home, less those
+    in another app's own ``templates`` folder (next to the module that builds that app:
+    Flask looks there for it), unless ``app`` registers a blueprint from that folder."""
+    forms = _post_templates(project, app_home(project, app.file.path))
+    mine, complete = _registered_blueprints(project, app)
+    own = posixpath.dirname(app.file.path)
+    others = {posixpath.dirname(a.file.path) for a in production_apps(project)} - {own}
+    if not complete or not others or keyword(app.call, "template_folder") is not None:
+        return forms
+    borrowed = {posixpath.dirname(b.file.path) for b in project.blueprints if b.name in mine}
+
+    def elsewhere(path: str) -> bool:
+        for folder in others:
+            if path.startswith(f"{folder}/templates/" if folder else "templates/") \
+                    and not any(b == folder or b.startswith(folder + "/") for b in borrowed):
+                return True
+        return False
+
+    return {path: t for path, t in forms.items() if not elsewhere(path)}
 
 
 def _js_sources(project, home: str = "") -> dict[str, str]:
@@ -327,7 +399,7 @@ def build_csrf_fix(project, app: AppObject, exempt: list) -> Fix:
                 builder.edit_python(path, lambda m: add_imports(insert_after_imports(m, [instance]), IMPORT))
         # templates (the app's own, in a repository of services): a token in every POST form
         home = app_home(project, app.file.path)
-        for tpath, template in sorted(_post_templates(project, home).items()):
+        for tpath, template in sorted(_app_post_templates(project, app).items()):
             data = builder.current(tpath)
             text = template.text if data == template.data else data.decode("utf-8", "surrogateescape")
             new = add_form_tokens(text, template.newline)
@@ -391,7 +463,10 @@ class CsrfProtectionMissing(Rule):
     templates with `<form method="post">` and no CSRF protection: neither
     `CSRFProtect(app)` nor `csrf.init_app(app)` in the factory (Flask-SeaSurf
     counts too). An app with its own hand-rolled CSRF token is reported
-    without a fix.
+    without a fix. In a project with several apps, a blueprint that another
+    app's code registers (`app.register_blueprint(...)`, also in the helpers
+    its factory hands the app to), and the forms in another app's own
+    `templates` folder, are that app's, not every app's.
 
     ## Why is this bad?
     A browser attaches the session cookie to every request to the site, also
@@ -561,7 +636,7 @@ class CsrfProtectionMissing(Rule):
             views = list(app_views(project, app))
             changing = [v for v in views if state_changing(v)]
             session_views = [v for v in changing if view_kind(v, project) == "session"]
-            forms = _post_templates(project, app_home(project, app.file.path))
+            forms = _app_post_templates(project, app)
             if not session_views and not forms:
                 continue
             if not searched:

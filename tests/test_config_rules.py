@@ -365,6 +365,33 @@ def test_instances_of_the_projects_own_flask_and_blueprint_subclasses_are_apps(t
     assert [(f.code, f.path, f.line) for f in result.findings] == [("H201", "site/app.py", 5)]
 
 
+def test_a_blueprint_and_templates_another_app_owns_are_not_a_small_apps(tmp_path):
+    # airflow: the web server registers its blueprints in a helper; a log server and a
+    # database helper build apps of their own, with no forms and no state-changing routes
+    files = {
+        "site/web/app.py": "from flask import Flask\nfrom site.web.setup import init_views\n\n\ndef create_app():\n"
+                           "    app = Flask(__name__)\n    init_views(app)\n    return app\n",
+        "site/web/setup.py": "from site.web import endpoints\n\n\ndef init_views(app):\n"
+                             "    app.register_blueprint(endpoints.api, url_prefix='/api')\n",
+        "site/web/endpoints.py": "from flask import Blueprint, request, session\napi = Blueprint('api', __name__)\n\n\n"
+                                 "@api.route('/pools/<name>', methods=['DELETE'])\ndef delete_pool(name):\n"
+                                 "    session['last'] = name\n    return 'ok'\n",
+        "site/web/templates/form.html": FORM,
+        "site/utils/logs.py": "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n\n"
+                              "    @app.get('/log/<path:name>')\n    def log(name):\n        return name\n\n    return app\n",
+        "site/__init__.py": "", "site/web/__init__.py": "", "site/utils/__init__.py": "",
+    }
+    root = write_tree(tmp_path / "a", files)
+    assert [(f.path, f.message.split(" has ")[1]) for f in findings(root, "H201")] == [
+        ("site/web/app.py", "state-changing routes (/pools/<name>) and no CSRF protection")]
+    # a log server that registers the blueprint too serves its routes
+    shared = dict(files, **{"site/utils/logs.py": files["site/utils/logs.py"].replace(
+        "    app = Flask(__name__)\n", "    app = Flask(__name__)\n    from site.web.endpoints import api\n"
+                                       "    app.register_blueprint(api)\n")})
+    root = write_tree(tmp_path / "b", shared)
+    assert sorted(f.path for f in findings(root, "H201")) == ["site/utils/logs.py", "site/web/app.py"]
+
+
 def test_an_app_built_in_a_method_is_an_app_unless_the_classs_helpers_configure_it(tmp_path):
     # locust's web UI builds its app, routes and settings in __init__; pyload's __new__ hands
     # the app to classmethods (cls._configure_extensions(app)) that the model does not follow
