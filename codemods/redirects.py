@@ -130,9 +130,17 @@ class _RedirectCalls(InFunction):
             self.calls[self.function].append(node)
 
 
+def _validators(module: cst.Module, code_for) -> set[str]:
+    """The module's own functions that check a URL's host (``def get_safe_url(url)``
+    comparing ``urlsplit(...).netloc`` with the app's): what they return is safe."""
+    return {stmt.name.value for stmt in module.body
+            if isinstance(stmt, cst.FunctionDef) and (stmt.params.params or stmt.params.posonly_params)
+            and VALIDATION.search(code_for(stmt.body))}
+
+
 def _sites(file, facts) -> list[RedirectSite]:
     req = request_names(facts)
-    sanitizers = sanitizers_for(facts)
+    sanitizers = sanitizers_for(facts) | _validators(file.module, file.code_for)
     out = []
     finder = _RedirectCalls(facts)
     file.module.visit(finder)
@@ -232,7 +240,8 @@ class OpenRedirect(Rule):
     Finds `redirect(...)` calls whose target comes from `request.args`,
     `request.form` or `request.values` (the classic `?next=`), directly or
     through a local variable. Views that already check the target (a
-    `netloc` test, an `is_safe_url`-like helper) are left alone, and so are
+    `netloc` test, an `is_safe_url`-like helper, or a value passed through a
+    function of the module that tests the host: `get_safe_url(...)`) are left alone, and so are
     targets that start with a fixed path on the site (`f"/notes/{id}"`: no
     value after it can change the host) or with a URL of the app that the
     values only extend after `?` or `#` (`url_for("search") + "?" + query`).

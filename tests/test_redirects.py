@@ -122,6 +122,19 @@ def test_a_fixed_same_site_path_before_the_value_keeps_the_redirect_on_the_site(
     assert bool(findings(root, "H411")) is reported
 
 
+def test_a_value_passed_through_a_function_of_the_module_that_checks_the_host_is_safe(tmp_path):
+    # airflow: origin = get_safe_url(request.values.get("origin")), get_safe_url in views.py
+    root = project(tmp_path, RED + "from urllib.parse import urljoin, urlsplit\n\n\ndef get_safe_url(url):\n"
+                                   "    target = urlsplit(urljoin(request.host_url, url))\n"
+                                   "    if target.netloc != urlsplit(request.host_url).netloc:\n"
+                                   "        return url_for('index')\n    return target.geturl()\n\n\n"
+                                   "def shout(url):\n    return url.upper()\n\n\n"
+                                   "@app.post('/a')\ndef a():\n    origin = get_safe_url(request.values.get('origin'))\n"
+                                   "    return redirect(origin)\n\n\n"
+                                   "@app.post('/b')\ndef b():\n    return redirect(shout(request.values.get('origin')))\n")
+    assert [f.snippet for f in findings(root, "H411")] == ["redirect(shout(request.values.get('origin')))"]
+
+
 def test_url_for_under_another_name_is_still_same_site(tmp_path):
     root = project(tmp_path, "from flask import Flask, redirect, request, url_for as _url_for\n"
                              "app = Flask(__name__)\n@app.get('/a')\ndef a():\n"
