@@ -1055,13 +1055,17 @@ class HardenerApp(App[int]):
             self.exit(self.exit_code())
             return
 
-        def answer(yes: bool | None) -> None:
-            if yes:
+        def answer(choice: bool | str | None) -> None:
+            if choice == "Write":
+                self.action_write()  # shows what it writes and asks; q afterwards quits
+            elif choice is True:
                 self.exit(self.exit_code())
 
         self.push_screen(ConfirmScreen(
             f"{unwritten} accepted fix{'es are' if unwritten != 1 else ' is'} not written. Quit without writing?",
-            "Press w to write them first.", yes="Quit"), answer)
+            f"w writes {'them' if unwritten != 1 else 'it'} first (and shows what it writes); n goes back to the list.",
+            yes="Quit",
+            other=("w", "Write")), answer)
 
     def action_quit_after_summary(self) -> None:
         self.exit(self.exit_code())

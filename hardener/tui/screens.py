@@ -44,17 +44,19 @@ MARKS = [
 ]
 
 
-class ConfirmScreen(ModalScreen[bool]):
-    """A yes / no question; y and n answer it too."""
+class ConfirmScreen(ModalScreen[bool | str]):
+    """A yes / no question; y and n answer it too. ``other`` (key, label) adds a
+    third answer, given by its key or button, that dismisses with the label."""
 
     BINDINGS = [
         Binding("y", "answer(True)", "yes"),
         Binding("n,escape", "answer(False)", "no"),
     ]
 
-    def __init__(self, question: str, detail: str = "", yes: str = "Yes", no: str = "No"):
+    def __init__(self, question: str, detail: str = "", yes: str = "Yes", no: str = "No",
+                 other: tuple[str, str] | None = None):
         super().__init__()
-        self.question, self.detail, self.yes, self.no = question, detail, yes, no
+        self.question, self.detail, self.yes, self.no, self.other = question, detail, yes, no, other
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
@@ -64,10 +66,17 @@ class ConfirmScreen(ModalScreen[bool]):
                     yield Static(self.detail, markup=False)
             with Horizontal(id="buttons"):
                 yield Button(f"{self.yes} (y)", variant="primary", id="yes")
+                if self.other is not None:
+                    yield Button(f"{self.other[1]} ({self.other[0]})", id="other")
                 yield Button(f"{self.no} (n)", id="no")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "yes")
+        self.dismiss(self.other[1] if event.button.id == "other" else event.button.id == "yes")
+
+    def on_key(self, event) -> None:
+        if self.other is not None and event.key == self.other[0]:
+            event.stop()
+            self.dismiss(self.other[1])
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)

@@ -187,16 +187,21 @@ async def test_accept_all_safe_asks_first(notes_app):
         assert any(e.status is Status.PENDING and e.fix().safety.value == "review" for e in app.entries if e.has_fix)
 
 
+async def accept_one_and_quit(pilot) -> None:
+    """Accept the H101 fix, then press q: the question about unwritten fixes."""
+    await idle(pilot)
+    await goto(pilot, "H101")
+    await pilot.press("y")
+    await idle(pilot)
+    await pilot.press("q")
+    assert isinstance(pilot.app.screen, ConfirmScreen)
+
+
 async def test_quit_with_unwritten_fixes_asks(notes_app):
     before = tree(notes_app)
     app = make_app(notes_app)
     async with app.run_test(size=(100, 32)) as pilot:
-        await idle(pilot)
-        await goto(pilot, "H101")
-        await pilot.press("y")
-        await idle(pilot)
-        await pilot.press("q")
-        assert isinstance(app.screen, ConfirmScreen)
+        await accept_one_and_quit(pilot)
         await pilot.press("n")
         assert not isinstance(app.screen, ConfirmScreen)
         await pilot.press("w")
@@ -207,6 +212,24 @@ async def test_quit_with_unwritten_fixes_asks(notes_app):
         await pilot.press("y")
     assert app.return_value == 1
     assert tree(notes_app) == before
+
+
+async def test_the_quit_question_can_write_the_accepted_fixes(notes_app):
+    before = tree(notes_app)
+    app = make_app(notes_app)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await accept_one_and_quit(pilot)
+        assert "Write (w)" in [
+            str(b.label) for b in app.screen.query("Button")]
+        await pilot.press("w")  # write first: what is written is shown and asked about
+        await idle(pilot)
+        assert isinstance(app.screen, ConfirmScreen) and "app.py" in app.screen.detail
+        await pilot.press("y")
+        await idle(pilot)
+        await pilot.press("q")  # written: quits without asking
+    assert app.return_value is not None
+    after = tree(notes_app)
+    assert after != before and b"debug=True" not in after["app.py"]
 
 
 async def test_quit_without_decisions_does_not_ask(notes_app):
