@@ -11,10 +11,12 @@ from hardener.fixkit import ChangeBuilder, StaleFixError, add_imports
 from hardener.models import Confidence, Fix, FixError, Safety, Severity
 from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
+from hardener.source import ParseError
 
 from ._flaskapi import call_name, facts_or_imports
 from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, request_names, rewrite, sanitizers_for,
                     tainted_names)
+from ._webapp import top_level_function
 
 HELPER = "safe_redirect_target"
 HELPER_MODULE = "safe_redirect"
@@ -182,10 +184,10 @@ def _existing_helper(project, for_path: str) -> str | None:
         if _top_package(project, path) != top or (top is None and posixpath.dirname(path) != posixpath.dirname(for_path)):
             continue
         try:
-            body = file.module.body
-        except Exception:
+            module = file.module
+        except ParseError:
             continue
-        if any(isinstance(s, cst.FunctionDef) and s.name.value == HELPER for s in body):
+        if top_level_function(module, HELPER) is not None:
             return path
     return None
 

@@ -495,8 +495,9 @@ class SecurityHeadersMissing(Rule):
     (`onclick=`) or asset URLs computed at run time, which the policy may
     block, and when the app's templates are not the ones the scan read (the
     folders named `templates`): `Flask(__name__, template_folder="ui/dist")`,
-    or `app.template_folder = ...` / `app.jinja_loader = ...` in its module. The HTTPS redirect and HSTS only apply with `FORCE_HTTPS=1` (set it
-    in production), so development over http://127.0.0.1 keeps working.
+    or `app.template_folder = ...` / `app.jinja_loader = ...` in its module.
+    The HTTPS redirect and HSTS only apply with `FORCE_HTTPS=1` (set it in
+    production), so development over http://127.0.0.1 keeps working.
 
     ## References
     - https://github.com/wntrblm/flask-talisman
