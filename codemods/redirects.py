@@ -14,7 +14,7 @@ from hardener.rules import Example, Rule, register
 from hardener.source import ParseError
 
 from ._flaskapi import call_name, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, request_names, rewrite, sanitizers_for,
+from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, formatted, request_names, rewrite, sanitizers_for,
                     tainted_names)
 from ._webapp import top_level_function
 
@@ -78,20 +78,10 @@ def _site_path_prefix(node: cst.BaseExpression) -> bool:
 def _own_url_then_query(node: cst.BaseExpression) -> bool:
     """``url_for(...) + "?" + query`` or ``f"{url_for(...)}#{anchor}"``: a URL of this
     app that the values only extend after ``?`` or ``#``."""
-    if isinstance(node, cst.FormattedString):
-        parts = node.parts
-        first = parts[0].expression if parts and isinstance(parts[0], cst.FormattedStringExpression) else None
-        rest = parts[1].value if len(parts) > 1 and isinstance(parts[1], cst.FormattedStringText) else ""
-    elif isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-        operands = []
-        while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            operands.append(node.right)
-            node = node.left
-        operands.append(node)
-        operands.reverse()
-        first, rest = operands[0], string_value(operands[1]) or ""
-    else:
+    fmt = formatted(node)
+    if fmt is None or fmt.kind not in ("fstring", "concat") or len(fmt.pieces) < 2:
         return False
+    first, rest = fmt.pieces[0].expr, fmt.pieces[1].text or ""
     return isinstance(first, cst.Call) and callee_name(first) == "url_for" and rest[:1] in ("?", "#")
 
 

@@ -1056,10 +1056,12 @@ class SqlBuiltFromStrings(Rule):
             return sep is not None and not any(q in sep for q in "'\"\\") and not call.args[0].star \
                 and isinstance(items, (cst.ListComp, cst.GeneratorExp)) and isinstance(items.elt, cst.Call) \
                 and SqlBuiltFromStrings._quoting(project, facts, items.elt, known)
-        if _library_quoting(func) and len(call.args) >= 1:
+        if not call.args:
+            return False
+        if _library_quoting(func):
             return True
         name = dotted_name(func)
-        if name is None or len(call.args) < 1:
+        if name is None:
             return False
         if name not in known:
             local = top_level_function(facts.file.module, name)
