@@ -89,6 +89,13 @@ class _Uses(cst.CSTVisitor):
     def visit_Lambda(self, node) -> bool:
         return False
 
+    def visit_IfExp(self, node: cst.IfExp) -> bool:
+        # the value is one of the branches: what the test reads only picks one
+        # ("DESC" if request.args["desc"] else "ASC" holds no request data)
+        node.body.visit(self)
+        node.orelse.visit(self)
+        return False
+
 
 def uses(node: cst.CSTNode, req: set[str], sources: set[str], sanitizers: set[str] = SANITIZERS) -> _Uses:
     visitor = _Uses(req, sources, sanitizers)

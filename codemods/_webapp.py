@@ -18,10 +18,10 @@ import libcst as cst
 
 from hardener.fixkit import Pruned, only_towards
 from hardener.models import FixError
-from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, string_value
+from hardener.project import AppObject, ModuleFacts, dotted_name, is_test_path, module_name_for, string_value
 from hardener.source import ParseError
 
-from ._flaskapi import calls_in, call_name, facts_or_imports, flask_apps, module_level_instances
+from ._flaskapi import ROUTE_METHODS, calls_in, call_name, facts_or_imports, flask_apps, module_level_instances
 from ._flow import functions_in
 
 # --------------------------------------------------------------------------- HTML tags in Jinja templates
@@ -511,6 +511,10 @@ class AppScope:
     def names(self) -> set[str]:
         return {self.name, *self.aliases}
 
+    def holds(self, node: cst.BaseExpression) -> bool:
+        """Whether ``node`` is the app here (``app``, or ``self.app`` in a class)."""
+        return dotted_name(node) in self.names
+
 
 _HELPER_DEPTH = 3  # register_extensions(app) -> init_security(app) -> ... followed this deep
 
@@ -547,29 +551,75 @@ def app_scopes(project, app: AppObject) -> list[AppScope]:
 
 
 def _helper_scope(project, scope: AppScope, call: cst.Call) -> AppScope | None:
-    """The function ``call`` hands the app to, as a scope, if it is the project's own."""
+    """The function ``call`` hands the app to, as a scope, if it is the project's own;
+    or the project's own class it hands the app to (``SupersetAppInitializer(app)``),
+    the app being the attribute its ``__init__`` keeps it in (``self.superset_app``)."""
     position = keyword = None
     for i, arg in enumerate(call.args):
         if arg.star:
             return None  # positions after a *args are unknown
-        if isinstance(arg.value, cst.Name) and arg.value.value in scope.names:
+        if scope.holds(arg.value):
             position, keyword = (i, None) if arg.keyword is None else (None, arg.keyword.value)
             break
     else:
         return None
     located = _project_function(project, scope.facts, call.func)
     if located is None:
-        return None
+        func = call.func
+        if isinstance(func, cst.Call) and isinstance(func.func, cst.Attribute) and func.func.attr.value == "get" \
+                and len(func.args) == 2 and all(a.keyword is None and not a.star for a in func.args):
+            func = func.args[1].value  # config.get("APP_INITIALIZER", SupersetAppInitializer)(app): the default
+        located = _project_class(project, scope.facts, func)
+        if located is None:
+            return None
+        cls, facts = located
+        init = next((s for s in cls.body.body if isinstance(s, cst.FunctionDef) and s.name.value == "__init__"), None)
+        param = _param(init, keyword, None if position is None else position + 1) if init is not None else None
+        kept = _kept_as(init, param) if param is not None else None
+        return AppScope(cls, facts, f"self.{kept}", None) if kept is not None else None
     function, facts = located
+    param = _param(function, keyword, position)
+    return AppScope(function, facts, param, function) if param is not None else None
+
+
+def _param(function: cst.FunctionDef, keyword: str | None, position: int | None) -> str | None:
+    """The name of the parameter an argument given by keyword or position binds."""
     params = function.params
     if keyword is not None:
         candidates = [p for p in (*params.posonly_params, *params.params, *params.kwonly_params) if p.name.value == keyword]
     else:
         positional = [*params.posonly_params, *params.params]
         candidates = positional[position:position + 1]
-    if not candidates:
+    return candidates[0].name.value if candidates else None
+
+
+def _kept_as(init: cst.FunctionDef, param: str) -> str | None:
+    """``self.<attr> = param`` in ``__init__``'s own statements: the attribute's name."""
+    for stmt in init.body.body if isinstance(init.body, cst.IndentedBlock) else ():
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 \
+                    and isinstance(small.value, cst.Name) and small.value.value == param:
+                target = dotted_name(small.targets[0].target) or ""
+                if target.startswith("self.") and target.count(".") == 1:
+                    return target[5:]
+    return None
+
+
+def _project_class(project, facts: ModuleFacts, func: cst.BaseExpression):
+    """(the module-level class ``func`` names, the facts of its module), or None."""
+    qualified = facts.qualify(func) or ""
+    module, _, name = qualified.rpartition(".")
+    path = project.find_module(module) if module else facts.file.path
+    if path is None or is_test_path(path):
         return None
-    return AppScope(function, facts, candidates[0].name.value, function)
+    try:
+        other = facts_or_imports(project, project.python[path]) if path != facts.file.path else facts
+        found = [s for s in other.file.module.body if isinstance(s, cst.ClassDef) and s.name.value == name]
+    except ParseError:
+        return None
+    return (found[-1], other) if found else None
 
 
 def _project_function(project, facts: ModuleFacts, func: cst.BaseExpression):
@@ -602,11 +652,29 @@ def _instances_by_module(project, classes: set[str]) -> dict[str, set[str]]:
     if cached is not None:
         return cached
     out: dict[str, set[str]] = {}
+    subclasses, local = _subclasses(project, classes)
     for path, facts in project.facts.items():
-        for name, _call, _stmt in module_level_instances(facts, classes):
+        for name, _call, _stmt in module_level_instances(facts, classes | subclasses | local.get(path, set())):
             out.setdefault(path, set()).add(name)
     project.__dict__[key] = out
     return out
+
+
+def _subclasses(project, classes: set[str]) -> tuple[set[str], dict[str, set[str]]]:
+    """The project's own subclasses of ``classes`` (``class _PGCSRFProtect(CSRFProtect)``):
+    their qualified names, and by module path the names they have there."""
+    cache = project.__dict__.setdefault("_extension_subclasses", {})
+    key = frozenset(classes)
+    if key not in cache:
+        qualified: set[str] = set()
+        local: dict[str, set[str]] = {}
+        for path, facts in project.facts.items():
+            for cls in facts.classes.values():
+                if any(b and facts.qualify_name(b) in classes for b in cls.bases):
+                    qualified.add(f"{module_name_for(path)}.{cls.name}")
+                    local.setdefault(path, set()).add(cls.name)
+        cache[key] = qualified, local
+    return cache[key]
 
 
 def _resolves_to_instance(project, facts: ModuleFacts, node: cst.BaseExpression, classes: set[str]) -> bool:
@@ -622,16 +690,22 @@ def _resolves_to_instance(project, facts: ModuleFacts, node: cst.BaseExpression,
     return path is not None and attr in instances.get(path, set())
 
 
+def _subclass_named(project, facts: ModuleFacts, name: str, classes: set[str]) -> bool:
+    subclasses, local = _subclasses(project, classes)
+    return name in subclasses or name in local.get(facts.file.path, set())
+
+
 def app_uses_extension(project, app: AppObject, classes: set[str]) -> bool:
     """``Ext(app)`` / ``Ext(app=app)`` or ``ext.init_app(app)`` where the app is
     built or in a function it is handed to (``app_scopes``)."""
     for scope in app_scopes(project, app):
         for call in scope.calls:
             args = [a for a in call.args if a.keyword is None or a.keyword.value == "app"]
-            passes_app = any(isinstance(a.value, cst.Name) and a.value.value in scope.names for a in args[:1])
+            passes_app = any(scope.holds(a.value) for a in args[:1])
             if not passes_app:
                 continue
-            if call_name(scope.facts, call.func) in classes:
+            name = call_name(scope.facts, call.func)
+            if name in classes or name and _subclass_named(project, scope.facts, name, classes):
                 return True
             if isinstance(call.func, cst.Attribute) and call.func.attr.value == "init_app" \
                     and _resolves_to_instance(project, scope.facts, call.func.value, classes):
@@ -640,7 +714,37 @@ def app_uses_extension(project, app: AppObject, classes: set[str]) -> bool:
 
 
 def production_apps(project) -> list[AppObject]:
-    return [a for a in flask_apps(project) if a.kind == "flask"]
+    """The Flask apps outside tests that serve requests: not one built only for
+    Flask's command line next to one that registers routes (alerta's ``commands.py``)."""
+    cached = project.__dict__.get("_production_apps")
+    if cached is None:
+        cached = [a for a in flask_apps(project) if a.kind == "flask"]
+        cli = [a for a in cached if _handed_to_cli(a) and not _registers_routes(project, a)]
+        if cli and any(a not in cli and _registers_routes(project, a) for a in cached):
+            cached = [a for a in cached if a not in cli]
+        project.__dict__["_production_apps"] = cached
+    return list(cached)
+
+
+def _handed_to_cli(app: AppObject) -> bool:
+    """Whether the app's factory is handed to Flask's command line in its module
+    (``ScriptInfo(create_app=_create_app)``, ``FlaskGroup(create_app=...)``)."""
+    if app.factory is None:
+        return False
+    name = re.escape(app.factory.name.value.encode())
+    return re.search(rb"\bcreate_app\s*=\s*" + name + rb"\b", app.file.data) is not None
+
+
+def _registers_routes(project, app: AppObject) -> bool:
+    """Whether the app's code (``app_scopes``) registers a route or a blueprint."""
+    for scope in app_scopes(project, app):
+        for call in scope.calls:
+            func = call.func
+            if isinstance(func, cst.Attribute) and (
+                    func.attr.value in ("register_blueprint", "add_url_rule")
+                    or func.attr.value in ROUTE_METHODS and scope.holds(func.value)):
+                return True
+    return False
 
 
 # --------------------------------------------------------------------------- where new code goes

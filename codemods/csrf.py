@@ -50,16 +50,30 @@ def app_views(project, app: AppObject):
         owners = {r.owner for r in view.routes}
         if view.file is app.file and owners <= other_apps or not in_home(view.file.path, home):
             continue
-        if complete and owners & anyone and not owners & mine \
-                and owners <= {b.name for b in project.blueprints if b.file is view.file}:
-            continue  # another app's blueprint
+        if complete:
+            facts = project.facts_for(view.file.path)
+            keys = {_blueprint_key(project, facts, owner) for owner in owners}
+            if keys & anyone and not keys & mine and all(path for path, _ in keys):
+                continue  # another app's blueprint
         yield view
 
 
+def _blueprint_key(project, facts, name: str) -> tuple[str, str]:
+    """Which blueprint ``name`` is in the module of ``facts``: (the path of the
+    module that builds it, its name there); ("", the name) when that is not known."""
+    if any(b.name == name for b in facts.apps if b.kind == "blueprint"):
+        return facts.file.path, name
+    module, _, attr = facts.qualify_name(name).rpartition(".")
+    path = project.find_module(module) if module else None
+    if path is not None and any(b.name == attr and b.file.path == path for b in project.blueprints):
+        return path, attr
+    return "", attr or name
+
+
 def _registered_blueprints(project, app: AppObject) -> tuple[set[str], bool]:
-    """The names of the blueprints ``app``'s code registers (``app.register_blueprint(
-    endpoints.api)``: ``api``), also in the functions it hands the app to, and whether
-    that is all of them: not when one is not a name (``register_blueprint(plugin["bp"])``,
+    """The blueprints ``app``'s code registers (``app.register_blueprint(endpoints.api)``),
+    also in the functions it hands the app to, as ``_blueprint_key``s, and whether that
+    is all of them: not when one is not a name (``register_blueprint(plugin["bp"])``,
     a loop variable)."""
     cache = project.__dict__.setdefault("_registered_blueprints", {})
     if id(app) not in cache:
@@ -68,13 +82,13 @@ def _registered_blueprints(project, app: AppObject) -> tuple[set[str], bool]:
             for call in scope.calls:
                 func = call.func
                 if not (isinstance(func, cst.Attribute) and func.attr.value == "register_blueprint"
-                        and isinstance(func.value, cst.Name) and func.value.value in scope.names and call.args):
+                        and scope.holds(func.value) and call.args):
                     continue
                 name = dotted_name(call.args[0].value)
                 if name is None or "." not in name and _bound_by_loop(scope.node, name):
                     complete = False
                 else:
-                    names.add(name.rpartition(".")[2])
+                    names.add(_blueprint_key(project, scope.facts, name))
         cache[id(app)] = names, complete
     return cache[id(app)]
 
@@ -124,7 +138,7 @@ def _app_post_templates(project, app: AppObject):
     others = {posixpath.dirname(a.file.path) for a in production_apps(project)} - {own}
     if not complete or not others or keyword(app.call, "template_folder") is not None:
         return forms
-    borrowed = {posixpath.dirname(b.file.path) for b in project.blueprints if b.name in mine}
+    borrowed = {posixpath.dirname(b.file.path) for b in project.blueprints if (b.file.path, b.name) in mine}
 
     def elsewhere(path: str) -> bool:
         for folder in others:

@@ -39,7 +39,15 @@ CONFIRMATION = re.compile(r"confirm|repeat|again|retype|verif|(?:pass\w*?|pwd?)_
 # server) are kept as they are: they are not the app's users' passwords.
 OUTBOUND = re.compile(r"proxy|smtp|imap|pop3|ftp|ldap|(?<![a-z])mail|redis|upstream|(?<![a-z])conn(?:ect|ection)?"
                       r"|database|engine|dsn|tunnel|ssh|publish|cred(?!it)|param|config|backend|server|client|provider"
-                      r"|resolver|securitymodule|hsm", re.I)
+                      r"|resolver|securitymodule|hsm"
+                      r"|crypt|cipher", re.I)  # the passphrase a file or a key is encrypted with
+
+
+def _outbound_name(name: str) -> bool:
+    """Whether a class name says OUTBOUND, as written (``HardwareSecurityModule``)
+    or with its words split (``IRCConnection``: IRC Connection)."""
+    words = re.sub(r"(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
+    return OUTBOUND.search(name) is not None or OUTBOUND.search(words) is not None
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it
@@ -470,12 +478,13 @@ class _PlainFinder(cst.CSTVisitor):
 
     def _outbound(self, container: cst.BaseExpression) -> bool:
         """Whether what a password is stored in holds credentials for another
-        service: by its name, or for ``self``, by its class's."""
+        service (or a passphrase to encrypt with): by its name, or for ``self``,
+        by its class's."""
         if OUTBOUND.search(self.file.code_for(container)):
             return True
         if isinstance(container, cst.Name) and container.value == "self":
             cls = enclosing(container, self.parents, (cst.ClassDef,))
-            return cls is not None and OUTBOUND.search(cls.name.value) is not None
+            return cls is not None and _outbound_name(cls.name.value)
         return False
 
     def _sent(self, target: cst.BaseExpression) -> bool:
@@ -495,7 +504,7 @@ class _PlainFinder(cst.CSTVisitor):
     # -- Model(password=...) and user.password = ...
     def visit_Call(self, node: cst.Call) -> None:
         name = callee_name(node)
-        if name[:1].isupper() and name not in ("Markup", "Response") and not OUTBOUND.search(name):
+        if name[:1].isupper() and name not in ("Markup", "Response") and not _outbound_name(name):
             for arg in node.args:
                 if arg.keyword is not None and PLAIN.match(arg.keyword.value) and self._plain_value(arg.value):
                     value = arg.value

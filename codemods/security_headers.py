@@ -14,10 +14,11 @@ from hardener.project import AppObject, dotted_name, string_value
 from hardener.rules import Example, Rule, register
 from hardener.source import parse_unvalidated
 
-from ._flaskapi import all_views, keyword
+from ._flaskapi import all_views, calls_in, keyword
 from ._webapp import (
-    TALISMAN_CLASSES, add_nonces, app_home, app_scopes, app_uses_extension, collect_assets, csp_policy, inline_blocks,
-    bound_names, insert_in_scope, production_apps, templates_under, unique_name,
+    TALISMAN_CLASSES, _project_class, _project_function, add_nonces, app_home, app_scopes, app_uses_extension,
+    collect_assets, csp_policy, inline_blocks, bound_names, insert_in_scope, production_apps, templates_under,
+    unique_name,
 )
 
 # The production switch: HTTPS redirect and HSTS only when it is set, so that
@@ -41,15 +42,24 @@ class _HeaderWrites(cst.CSTVisitor):
 
     def __init__(self):
         self.names: dict[str, str | None] = {}  # lowercased name -> literal value if any
+        self.dicts: dict[str, cst.Dict] = {}  # params = {"X_CONTENT_TYPE_OPTIONS": "X-Content-Type-Options", ...}
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             t = target.target
+            if isinstance(t, cst.Name) and isinstance(node.value, cst.Dict):
+                self.dicts[t.value] = node.value
             if isinstance(t, cst.Subscript) and (dotted_name(t.value) or "").endswith("headers") and len(t.slice) == 1 \
                     and isinstance(t.slice[0].slice, cst.Index):
-                name = string_value(t.slice[0].slice.value)
+                key = t.slice[0].slice.value
+                name = string_value(key)
                 if name:
                     self.names[name.lower()] = string_value(node.value)
+                elif isinstance(key, cst.Subscript) and isinstance(key.value, cst.Name) and key.value.value in self.dicts:
+                    # response.headers[params[key]] = ...: each header the dict names (pgadmin)
+                    for element in self.dicts[key.value.value].elements:
+                        if isinstance(element, cst.DictElement) and string_value(element.value):
+                            self.names.setdefault(string_value(element.value).lower(), None)
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -93,8 +103,10 @@ def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
     or in a function it is handed to, and ``@bp.after_app_request`` anywhere."""
     hooks: list[cst.FunctionDef] = []
     seen: set[int] = set()
+    modules = _hook_modules(project)
 
-    def add(function: cst.FunctionDef) -> None:
+    def add(function: cst.FunctionDef, facts) -> None:
+        modules[id(function)] = facts
         if id(function) not in seen:
             seen.add(id(function))
             hooks.append(function)
@@ -108,7 +120,7 @@ def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
                 by_name.setdefault(node.name.value, node)
                 for d in node.decorators:
                     if dotted_name(d.decorator) in decorators:
-                        add(node)
+                        add(node, scope.facts)
 
         scope.node.visit(V())
         for call in scope.calls:
@@ -116,18 +128,52 @@ def after_request_hooks(project, app: AppObject) -> list[cst.FunctionDef]:
                 target = dotted_name(call.args[0].value) or ""
                 function = by_name.get(target) or scope.facts.functions.get(target)
                 if function is not None:
-                    add(function)
+                    add(function, scope.facts)
     app_hooks = _after_app_request_hooks(project)
     for blueprint in project.blueprints:
-        hooks += app_hooks.get((blueprint.file.path, f"{blueprint.name}.after_app_request"), [])
+        for function in app_hooks.get((blueprint.file.path, f"{blueprint.name}.after_app_request"), []):
+            modules[id(function)] = project.facts_for(blueprint.file.path)
+            hooks.append(function)
     return hooks
 
 
-def headers_set(hooks) -> dict[str, str | None]:
+def _hook_modules(project) -> dict[int, object]:
+    """id of a hook ``after_request_hooks`` found -> the facts of its module."""
+    return project.__dict__.setdefault("_after_request_hook_modules", {})
+
+
+def headers_set(hooks, project=None) -> dict[str, str | None]:
+    """The headers the hooks set, also in the project's functions and static methods
+    they hand the response to (``SecurityHeaders.set_response_headers(response)``)."""
     visitor = _HeaderWrites()
     for hook in hooks:
         hook.visit(visitor)
+        for helper in _response_helpers(project, hook) if project is not None else ():
+            helper.visit(visitor)
     return visitor.names
+
+
+def _response_helpers(project, hook: cst.FunctionDef) -> list[cst.FunctionDef]:
+    """The project's functions (``set_headers(response)``) and methods of its classes
+    (``SecurityHeaders.set_response_headers(response)``) the hook passes its response to."""
+    params = hook.params.params
+    facts = _hook_modules(project).get(id(hook))
+    if facts is None or not params:
+        return []
+    response = params[0].name.value
+    found = []
+    for call in calls_in(hook.body):
+        if not any(isinstance(a.value, cst.Name) and a.value.value == response for a in call.args):
+            continue
+        located = _project_function(project, facts, call.func)
+        if located is not None:
+            found.append(located[0])
+        elif isinstance(call.func, cst.Attribute):
+            owner = _project_class(project, facts, call.func.value)
+            if owner is not None:
+                found += [s for s in owner[0].body.body
+                          if isinstance(s, cst.FunctionDef) and s.name.value == call.func.attr.value]
+    return found
 
 
 def missing_headers(names: dict[str, str | None]) -> list[str]:
@@ -575,13 +621,13 @@ class SecurityHeadersMissing(Rule):
             if app_uses_extension(project, app, TALISMAN_CLASSES):
                 continue
             hooks = after_request_hooks(project, app)
-            names = headers_set(hooks)
+            names = headers_set(hooks, project)
             missing = missing_headers(names)
             if not missing:
                 continue
             present = [REQUIRED[h] for h in REQUIRED if h in names]
             if present and hooks:
-                hook = next(h for h in hooks if headers_set([h]))
+                hook = next(h for h in hooks if headers_set([h], project))
                 file = self._file_of(project, hook)
                 fix = extend_hook_fix(project, app, hook, file, missing) if file is not None else None
                 yield self.finding(

@@ -273,7 +273,8 @@ class _FactsVisitor(cst.CSTVisitor):
         if isinstance(target, cst.Name) and isinstance(value, cst.Call) and (self.functions or not self.classes):
             qualified = facts.qualify(value.func) or ""
             kind = app_kind(qualified)
-            subclass = not kind and qualified.endswith(("Flask", "Blueprint"))  # the project's own? see _link
+            # the project's own subclass? IndicoFlask, or any class name: QuokkaApp (see _link)
+            subclass = not kind and qualified.rpartition(".")[2][:1].isupper()
             if (kind or subclass) and not (self.classes and _hands_to_own_methods(scope, target.value)):
                 app = AppObject(target.value, facts.file, self.statement, value, scope, kind or "", aliases)
                 if kind:
@@ -580,8 +581,8 @@ class Project:
         return self._waking
 
     def _link_app_subclasses(self, all_facts: dict[str, ModuleFacts]) -> None:
-        """``app = IndicoFlask(...)``: an instance of the project's own subclass
-        of Flask (or Blueprint) is an app (a blueprint) like Flask's."""
+        """``app = IndicoFlask(...)``, ``app = QuokkaApp(...)``: an instance of the
+        project's own subclass of Flask (or Blueprint) is an app (a blueprint) like Flask's."""
         owners = {id(cls): facts for facts in all_facts.values() for cls in facts.classes.values()}
 
         def kind_of(cls: ConfigClass, depth: int = 0) -> str | None:
@@ -594,12 +595,19 @@ class Project:
                     return kind
             return next((k for k in (kind_of(p, depth + 1) for p in cls.parents) if k), None)
 
+        # A call of a class named like no app class of the model is not looked up (a
+        # lookup can wake a dormant module), unless its name says Flask or Blueprint.
+        app_classes = {cls.name for facts in all_facts.values() for cls in facts.classes.values()
+                       if cls.bases and kind_of(cls)}
         for facts in all_facts.values():
             if not facts.app_candidates:
                 continue
             candidates = {id(app) for app, _ in facts.app_candidates}
             facts.apps = [a for a in facts.apps if id(a) not in candidates]
             for app, qualified in facts.app_candidates:
+                name = qualified.rpartition(".")[2]
+                if not name.endswith(("Flask", "Blueprint")) and name not in app_classes:
+                    continue
                 cls = self._class_by_dotted(qualified) if "." in qualified else facts.classes.get(qualified)
                 app.kind = (kind_of(cls) if cls is not None else None) or ""
                 if app.kind:
@@ -670,12 +678,28 @@ class Project:
                 path = self._find_linked(full)
                 if path:
                     return [path]
-            # a parameter of the factory with a default value
             if load.scope is not None and isinstance(arg, cst.Name):
+                # a parameter of the factory with a default value (None: it loads nothing then)
                 for param in load.scope.params.params:
                     if param.name.value == arg.value and param.default is not None:
+                        if isinstance(param.default, cst.Name) and param.default.value == "None":
+                            return []
                         return self._resolve_config_expr(facts, param.default, load, depth + 1)
+                # a name the factory assigns once
+                bound = _assigned_in(load.scope, arg.value)
+                if len(bound) == 1 and bound[0] is not None:
+                    return self._resolve_config_expr(facts, bound[0], load, depth + 1)
             return [None]
+        if isinstance(arg, cst.BooleanOperation) and isinstance(arg.operator, cst.Or):
+            # superset_config_module or os.environ.get(...): either side
+            return (self._resolve_config_expr(facts, arg.left, load, depth + 1)
+                    + self._resolve_config_expr(facts, arg.right, load, depth + 1))
+        if isinstance(arg, cst.Call) and facts.qualify(arg.func) in _ENV_LOOKUPS:
+            # os.environ.get("SUPERSET_CONFIG", "superset.config"): the module loaded
+            # unless the deployment names another
+            default = [a.value for a in arg.args[1:2] if a.keyword is None] \
+                + [a.value for a in arg.args if a.keyword is not None and a.keyword.value == "default"]
+            return self._resolve_config_expr(facts, default[0], load, depth + 1) if default else [None]
         if isinstance(arg, cst.Subscript) and isinstance(arg.value, cst.Name) and arg.value.value in facts.module_dicts:
             out = []
             for element in facts.module_dicts[arg.value.value].elements:
@@ -743,6 +767,56 @@ FLASK_SETTING = re.compile(
     r"JSONIFY_\w+|TEMPLATES_AUTO_RELOAD|SEND_FILE_MAX_AGE_DEFAULT|USE_X_SENDFILE|(?:SESSION|REMEMBER|SQLALCHEMY|"
     r"MAIL|WTF|JWT|CACHE|CELERY|BABEL|SECURITY|RATELIMIT|CORS|UPLOADS?|UPLOADED|LOGIN|OAUTH|REDIS|TALISMAN|"
     r"DEBUG_TB|RECAPTCHA|BCRYPT|ASSETS|COMPRESS|SERVER)_\w+)")
+
+
+_ENV_LOOKUPS = {"os.environ.get", "os.getenv", "environ.get"}
+
+
+def _assigned_in(function: cst.FunctionDef, name: str) -> list[cst.BaseExpression | None]:
+    """What ``name`` is bound to in the function (not in the functions it holds):
+    the value of each ``name = ...``, None for each other binding (unpacking, ``for``...)."""
+    bound: list[cst.BaseExpression | None] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    if target.target.value == name:
+                        bound.append(node.value)
+                elif name in _names_in(target.target):
+                    bound.append(None)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            if isinstance(node.target, cst.Name) and node.target.value == name and node.value is not None:
+                bound.append(node.value)
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if name in _names_in(node.target):
+                bound.append(None)
+
+        def visit_For(self, node: cst.For) -> None:
+            if name in _names_in(node.target):
+                bound.append(None)
+
+        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+            if name in _names_in(node.target):
+                bound.append(None)
+
+    function.visit(Visitor())
+    return bound
+
+
+def _names_in(target: cst.BaseExpression) -> set[str]:
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return {n for e in target.elements for n in _names_in(e.value)}
+    if isinstance(target, cst.StarredElement):
+        return _names_in(target.value)
+    return set()
 
 
 def _app_config_like(cls: ConfigClass, depth: int = 0) -> bool:

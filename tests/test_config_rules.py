@@ -392,6 +392,114 @@ def test_a_blueprint_and_templates_another_app_owns_are_not_a_small_apps(tmp_pat
     assert sorted(f.path for f in findings(root, "H201")) == ["site/utils/logs.py", "site/web/app.py"]
 
 
+def test_an_instance_of_an_app_subclass_of_any_name_is_an_app(tmp_path):
+    # quokka: class QuokkaApp(Flask), app = QuokkaApp('quokka'); QuokkaModule(Blueprint)
+    root = write_tree(tmp_path / "p", {
+        "q/core/app.py": "from flask import Blueprint, Flask\n\n\nclass QuokkaApp(Flask):\n    pass\n\n\n"
+                         "class QuokkaModule(Blueprint):\n    pass\n\n\nclass Widget:\n    pass\n",
+        "q/__init__.py": "from q.core.app import QuokkaApp, Widget\n\n\ndef create_app():\n"
+                         "    app = QuokkaApp('quokka')\n    app.config.update({})\n    other = Widget()\n"
+                         "    return app\n",
+        "q/views.py": "from flask import request, session\nfrom q.core.app import QuokkaModule\n"
+                      "module = QuokkaModule('views', __name__)\n\n\n"
+                      "@module.route('/x', methods=['POST'])\ndef x():\n    session['a'] = request.form['a']\n    return 'ok'\n",
+    })
+    result = scan(root, Config(select=["H201"], cache=False))
+    assert result.errors == []
+    assert [(a.name, a.kind) for a in result.project.apps + result.project.blueprints] == [
+        ("app", "flask"), ("module", "blueprint")]
+    assert [(f.code, f.path, f.line) for f in result.findings] == [("H201", "q/__init__.py", 5)]
+
+
+def test_an_imported_blueprint_registered_under_another_name_and_a_command_line_app(tmp_path):
+    # alerta: views in auth/login.py use the blueprint of auth/__init__.py (`from . import auth`),
+    # the factory registers it as `auth_blueprint`; commands.py builds an app only for the CLI
+    files = {
+        "al/__init__.py": "",
+        "al/app.py": "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+                     "    from al.auth import auth as auth_blueprint\n    app.register_blueprint(auth_blueprint)\n"
+                     "    return app\n",
+        "al/auth/__init__.py": "from flask import Blueprint\nauth = Blueprint('auth', __name__)\nfrom . import login\n",
+        "al/auth/login.py": "from flask import request, session\nfrom . import auth\n\n\n"
+                            "@auth.route('/auth/login', methods=['POST'])\ndef login():\n"
+                            "    session['user'] = request.form['user']\n    return 'ok'\n",
+        "al/templates/form.html": FORM,
+        "al/commands.py": "from flask import Flask\nfrom flask.cli import ScriptInfo\n\n\n"
+                          "def _create_app():\n    app = Flask(__name__)\n    app.config['X'] = 1\n    return app\n\n\n"
+                          "def cli():\n    return ScriptInfo(create_app=_create_app)\n",
+    }
+    root = write_tree(tmp_path / "a", files)
+    assert [(f.code, f.path) for f in findings(root, "H201", "H211")] == [("H201", "al/app.py"), ("H211", "al/app.py")]
+    # a command line app that registers a blueprint serves it
+    files["al/commands.py"] = files["al/commands.py"].replace(
+        "    app.config['X'] = 1\n", "    from al.auth import auth\n    app.register_blueprint(auth)\n")
+    root = write_tree(tmp_path / "b", files)
+    assert sorted(f.path for f in findings(root, "H201")) == ["al/app.py", "al/commands.py"]
+    # without an app that registers routes, the command line's app is the one we see
+    del files["al/app.py"], files["al/auth/login.py"]
+    files["al/commands.py"] = files["al/commands.py"].replace("    from al.auth import auth\n    app.register_blueprint(auth)\n", "")
+    root = write_tree(tmp_path / "c", files)
+    assert [(f.code, f.path) for f in findings(root, "H211")] == [("H211", "al/commands.py")]
+
+
+def test_an_app_handed_to_a_class_is_configured_by_its_methods_and_a_config_module_from_the_environment(tmp_path):
+    # superset: app_initializer = app.config.get("APP_INITIALIZER", SupersetAppInitializer)(app),
+    # whose methods call talisman.init_app(self.superset_app); config_module = superset_config_module
+    # or os.environ.get("SUPERSET_CONFIG", "superset.config"), then app.config.from_object(config_module)
+    files = {
+        "ss/__init__.py": "",
+        "ss/extensions.py": "from flask_talisman import Talisman\ntalisman = Talisman()\n",
+        "ss/init.py": "from ss.extensions import talisman\n\n\nclass Initializer:\n"
+                      "    def __init__(self, app):\n        self.superset_app = app\n\n"
+                      "    def init_app(self):\n        talisman.init_app(self.superset_app, force_https=False)\n",
+        "ss/app.py": "import os\nfrom flask import Flask\nfrom ss.init import Initializer\n\n\n"
+                     "def create_app(superset_config_module=None):\n    app = Flask(__name__)\n"
+                     "    config_module = superset_config_module or os.environ.get('SUPERSET_CONFIG', 'ss.config')\n"
+                     "    app.config.from_object(config_module)\n"
+                     "    app.config.get('APP_INITIALIZER', Initializer)(app).init_app()\n\n"
+                     "    @app.get('/')\n    def index():\n        return 'hi'\n\n    return app\n",
+        "ss/config.py": "import os\nSECRET_KEY = os.environ['SECRET_KEY']\nSESSION_COOKIE_SECURE = False\n"
+                        "SESSION_COOKIE_SAMESITE = 'Lax'\nPERMANENT_SESSION_LIFETIME = 3600\n",
+        "ss/templates/index.html": "<p>{{ session.user }}</p>\n",
+    }
+    root = write_tree(tmp_path / "a", files)
+    assert [(f.code, f.path, f.message) for f in findings(root, "H211", "H221")] == [
+        ("H221", "ss/config.py", "SESSION_COOKIE_SECURE = False: the cookie also travels over plain HTTP")]
+    # the class's methods decide: without talisman.init_app, the app sends no headers
+    files["ss/init.py"] = files["ss/init.py"].replace("talisman.init_app(self.superset_app, force_https=False)", "pass")
+    root = write_tree(tmp_path / "b", files)
+    assert [(f.code, f.path) for f in findings(root, "H211")] == [("H211", "ss/app.py")]
+
+
+def test_a_subclass_of_csrfprotect_and_headers_set_by_a_helper_the_hook_calls(tmp_path):
+    # pgadmin: pgCSRFProtect = _PGCSRFProtect() (a CSRFProtect), pgCSRFProtect.init_app(app); the
+    # after_request hook calls SecurityHeaders.set_response_headers(response), which sets some
+    # headers by name and others through a dict of config keys
+    files = {
+        "pg/__init__.py": "from flask import Flask, request, session\nfrom pg.csrf import pgCSRFProtect\n"
+                          "from pg.headers import SecurityHeaders\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+                          "    pgCSRFProtect.init_app(app)\n\n    @app.after_request\n    def after_request(response):\n"
+                          "        SecurityHeaders.set_response_headers(response)\n        return response\n\n"
+                          "    @app.post('/x')\n    def x():\n        session['a'] = request.form['a']\n        return 'ok'\n\n"
+                          "    return app\n",
+        "pg/csrf.py": "from flask_wtf.csrf import CSRFProtect\n\n\nclass _PGCSRFProtect(CSRFProtect):\n    pass\n\n\n"
+                      "pgCSRFProtect = _PGCSRFProtect()\n",
+        "pg/headers.py": "import config\n\n\nclass SecurityHeaders:\n    @staticmethod\n"
+                         "    def set_response_headers(response):\n"
+                         "        params = {'X_CONTENT_TYPE_OPTIONS': 'X-Content-Type-Options'}\n"
+                         "        response.headers['X-Frame-Options'] = config.X_FRAME_OPTIONS\n"
+                         "        response.headers['Content-Security-Policy'] = config.CSP\n"
+                         "        for key in params:\n            response.headers[params[key]] = getattr(config, key)\n",
+    }
+    root = write_tree(tmp_path / "a", files)
+    assert [(f.code, f.message) for f in findings(root, "H201", "H211")] == [
+        ("H211", "`after_request` sets Content-Security-Policy, X-Frame-Options, X-Content-Type-Options "
+                 "but not Referrer-Policy")]
+    files["pg/csrf.py"] = files["pg/csrf.py"].replace("(CSRFProtect)", "")
+    root = write_tree(tmp_path / "b", files)
+    assert [f.code for f in findings(root, "H201")] == ["H201"]
+
+
 def test_an_app_built_in_a_method_is_an_app_unless_the_classs_helpers_configure_it(tmp_path):
     # locust's web UI builds its app, routes and settings in __init__; pyload's __new__ hands
     # the app to classmethods (cls._configure_extensions(app)) that the model does not follow

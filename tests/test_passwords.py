@@ -191,7 +191,10 @@ def test_credentials_for_other_services_and_encrypted_values_are_not_user_passwo
                              "    return BasicParametersType(password=password)\n\n"
                              "class Database:\n    def set(self, password):\n        self.password = password\n"
                              "        return self.password != PASSWORD_MASK\n\n"
-                             "class User:\n    def set(self, password):\n        self.password = password\n")
+                             "class User:\n    def set(self, password):\n        self.password = password\n\n"
+                             # buku's passphrase of an encrypted file; errbot's IRC server password
+                             "class BukuCrypt:\n    def unlock(self):\n        self.password = self._getpass()\n\n"
+                             "def irc(password):\n    return IRCConnection(server='irc', password=password)\n")
     assert [f.line for f in findings(root, "H501")] == [10, 25]
 
 

@@ -135,6 +135,17 @@ def test_a_value_passed_through_a_function_of_the_module_that_checks_the_host_is
     assert [f.snippet for f in findings(root, "H411")] == ["redirect(shout(request.values.get('origin')))"]
 
 
+def test_what_a_conditional_tests_does_not_flow_into_its_value(tmp_path):
+    # buku: goto = (url_for('edit', id=rec_id) if rec_id else url_for('create', link=url)), rec_id from the request
+    root = project(tmp_path, RED + "@app.get('/a')\ndef a():\n    url = request.args.get('url')\n"
+                                   "    rec_id = lookup(url)\n"
+                                   "    goto = url_for('edit', id=rec_id) if rec_id else url_for('create', link=url)\n"
+                                   "    return redirect(goto)\n\n\n"
+                                   "@app.get('/b')\ndef b():\n    url = request.args.get('url')\n"
+                                   "    return redirect(url if url.startswith('/') else url_for('index'))\n")
+    assert [f.line for f in findings(root, "H411")] == [14]
+
+
 def test_url_for_under_another_name_is_still_same_site(tmp_path):
     root = project(tmp_path, "from flask import Flask, redirect, request, url_for as _url_for\n"
                              "app = Flask(__name__)\n@app.get('/a')\ndef a():\n"
