@@ -38,41 +38,49 @@ def _has_secret_helper():
 
 def app_views(project, app: AppObject):
     """The views that belong to ``app``: its own routes and its blueprints' (in a
-    repository of services, those in its own part: see ``app_home``). A blueprint
+    repository of services, those in its own part: see ``app_home``). Routes of
+    another app object (in this module or imported) are that app's. A blueprint
     that another app's code registers, and ``app``'s (registering only blueprints
     it names) does not, is not its own; one that no app visibly registers could
     be anyone's."""
-    other_apps = {a.name for a in project.apps if a.file is app.file and a.name != app.name}
     home = app_home(project, app.file.path)
     mine, complete = _registered_blueprints(project, app)
     anyone = set().union(*(_registered_blueprints(project, a)[0] for a in production_apps(project)))
     for view in all_views(project):
-        owners = {r.owner for r in view.routes}
-        if view.file is app.file and owners <= other_apps or not in_home(view.file.path, home):
+        if not in_home(view.file.path, home):
             continue
+        owners = {r.owner for r in view.routes}
+        facts = project.facts_for(view.file.path)
+        apps = {_object_key(project, facts, owner, "flask") for owner in owners}
+        if all(path for path, _ in apps) and (app.file.path, app.name) not in apps:
+            continue  # routes of other apps (webui_app in another module, a second app here)
         if complete:
-            facts = project.facts_for(view.file.path)
-            keys = {_blueprint_key(project, facts, owner) for owner in owners}
+            keys = {_object_key(project, facts, owner, "blueprint") for owner in owners}
             if keys & anyone and not keys & mine and all(path for path, _ in keys):
                 continue  # another app's blueprint
         yield view
 
 
-def _blueprint_key(project, facts, name: str) -> tuple[str, str]:
-    """Which blueprint ``name`` is in the module of ``facts``: (the path of the
-    module that builds it, its name there); ("", the name) when that is not known."""
-    if any(b.name == name for b in facts.apps if b.kind == "blueprint"):
-        return facts.file.path, name
+def _object_key(project, facts, name: str, kind: str) -> tuple[str, str]:
+    """Which app or blueprint (``kind``) ``name`` is in the module of ``facts``: (the
+    path of the module that builds it, its name there); ("", the name) when it is
+    not one of the model's."""
+    for obj in facts.apps:
+        if obj.kind == kind and (obj.name == name or name in obj.aliases):
+            return facts.file.path, obj.name
     module, _, attr = facts.qualify_name(name).rpartition(".")
     path = project.find_module(module) if module else None
-    if path is not None and any(b.name == attr and b.file.path == path for b in project.blueprints):
-        return path, attr
+    if path is not None:
+        other = project.facts_for(path)
+        for obj in other.apps if other is not None else ():
+            if obj.kind == kind and (obj.name == attr or attr in obj.aliases):
+                return path, obj.name
     return "", attr or name
 
 
 def _registered_blueprints(project, app: AppObject) -> tuple[set[str], bool]:
     """The blueprints ``app``'s code registers (``app.register_blueprint(endpoints.api)``),
-    also in the functions it hands the app to, as ``_blueprint_key``s, and whether that
+    also in the functions it hands the app to, as ``_object_key``s, and whether that
     is all of them: not when one is not a name (``register_blueprint(plugin["bp"])``,
     a loop variable)."""
     cache = project.__dict__.setdefault("_registered_blueprints", {})
@@ -88,7 +96,7 @@ def _registered_blueprints(project, app: AppObject) -> tuple[set[str], bool]:
                 if name is None or "." not in name and _bound_by_loop(scope.node, name):
                     complete = False
                 else:
-                    names.add(_blueprint_key(project, scope.facts, name))
+                    names.add(_object_key(project, scope.facts, name, "blueprint"))
         cache[id(app)] = names, complete
     return cache[id(app)]
 

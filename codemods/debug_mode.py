@@ -116,7 +116,8 @@ class FlaskDebugEnabled(Rule):
                 continue
             node = setting.value
             where = {
-                "run": f"`{setting.owner}.run({setting.key[4:].lower()}=True)`",
+                # create_app().run(...): no name to show for what runs
+                "run": f"`{setting.owner + '.' if setting.owner else ''}run({setting.key[4:].lower()}=True)`",
                 "class": f"`DEBUG = True` in {setting.owner}, which the app loads",
                 "module": "`DEBUG = True` in a config module the app loads",
             }.get(setting.kind, "`DEBUG = True` in the app's configuration")

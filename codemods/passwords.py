@@ -427,6 +427,21 @@ def _recoded(node: cst.BaseExpression) -> cst.BaseExpression:
     return node
 
 
+def _configured(node: cst.BaseExpression) -> bool:
+    """``app.config.get("PASSWORD", "")``, ``current_app.config["PASSWORD"]``,
+    ``os.environ.get(...)``, ``os.getenv(...)``: a value the deployment sets."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "get":
+        node = node.func.value
+    elif isinstance(node, cst.Call):
+        return dotted_name(node.func) in ("os.getenv", "getenv")
+    elif isinstance(node, cst.Subscript):
+        node = node.value
+    else:
+        return False
+    name = dotted_name(node) or ""
+    return name.endswith(".config") or name in ("os.environ", "environ")
+
+
 class _PlainFinder(cst.CSTVisitor):
     def __init__(self, file, facts, req, parents):
         self.file, self.facts, self.req, self.parents = file, facts, req, parents
@@ -446,6 +461,8 @@ class _PlainFinder(cst.CSTVisitor):
             return False  # a constant, or a variable that holds a hash
         if self._typed(node, at):
             return True
+        if _configured(node):
+            return False  # the app's own setting (scrapydweb's self.PASSWORD = app.config.get('PASSWORD'))
         stored = _recoded(node)
         if isinstance(stored, cst.Attribute) and PLAIN.match(stored.attr.value) \
                 and not re.search(r"form|args|opts|options|request|input|json|data|payload|body", self.file.code_for(

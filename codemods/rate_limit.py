@@ -22,7 +22,7 @@ STORAGE = 'storage_uri=os.environ.get("RATELIMIT_STORAGE_URI", "memory://")'
 
 # Path segments of authentication endpoints.
 AUTH_PATH = re.compile(
-    r"(?:^|[/_\-.])(log-?in|log_in|sign-?in|sign_in|sign-?up|sign_up|register|registration|token|refresh|"
+    r"(?:^|[/_\-.])(log-?in|log_in|sign-?in|sign_in|sign-?up|sign_up|register|registration|token|"
     r"forgot|password|passwd|otp|2fa|mfa)(?=$|[/_\-.<])",
     re.I,
 )
@@ -30,6 +30,9 @@ AUTH_PATH = re.compile(
 # is reset ("/reset/<token>", "/account/reset"); "/stats/reset" or "/reset-api-key" is not one.
 RESET_PATH = re.compile(r"(?:^|[/_\-.])reset(?=$|[/_\-.<])", re.I)
 RESET_OF = re.compile(r"^/?reset(?:$|/)|pass|pw|account|auth|user|login|credential|mail", re.I)
+# "refresh" likewise refreshes a token at "/refresh" or "/auth/refresh", not at "/models/openai/refresh".
+REFRESH_PATH = re.compile(r"(?:^|[/_\-.])refresh(?=$|[/_\-.<])", re.I)
+REFRESH_OF = re.compile(r"^/?refresh(?:$|/)|token|jwt|auth|session|login|account|user", re.I)
 # Calls that make a view an authentication endpoint whatever its path.
 AUTH_CALLS = {"check_password_hash", "check_password", "verify_password", "checkpw", "create_access_token",
               "create_refresh_token", "login_user", "authenticate"}
@@ -51,7 +54,8 @@ def _auth_reason(project, view: View) -> str | None:
     if methods is not None and not methods & WRITE_METHODS:
         return None  # pages that only show a form: the attempts go to the POST
     for path in view.paths:
-        if AUTH_PATH.search(path) or RESET_PATH.search(path) and RESET_OF.search(path):
+        if AUTH_PATH.search(path) or RESET_PATH.search(path) and RESET_OF.search(path) \
+                or REFRESH_PATH.search(path) and REFRESH_OF.search(path):
             return f"route {path!r}"
     facts = project.facts_for(view.file.path)
     for call in calls_in(view.func.body):

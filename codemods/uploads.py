@@ -157,7 +157,8 @@ def _upload_saves(func: cst.FunctionDef, req: set[str]) -> list[UploadSave]:
 def _sanitizes_param(func: cst.FunctionDef, code: str, imports: dict[str, str], arg: cst.Arg, position: int) -> bool:
     """Whether a function of the project's own takes the path out of the parameter
     ``arg`` fills before using it: ``secure_filename(p)``, ``basename(p)``,
-    ``p = p.replace(sep, ...)`` (fava's ``filepath_in_document_folder``)."""
+    ``p = p.replace(sep, ...)`` (fava's ``filepath_in_document_folder``), the piece
+    after the last ``/``: ``p = p.split("/")[-1]``."""
     params = [*func.params.posonly_params, *func.params.params]
     if arg.keyword is not None:
         name = arg.keyword.value
@@ -172,8 +173,10 @@ def _sanitizes_param(func: cst.FunctionDef, code: str, imports: dict[str, str], 
     local = {q.name.value for q in [*params, *func.params.kwonly_params]}
     bare = imports.get("sep") in ("os.sep", "os.path.sep") and "sep" not in local and not re.search(r"\bsep\s*=", code)
     sep = r"os\.sep|os\.path\.sep" + ("|sep" if bare else "")
+    # otterwiki's sanitize_filename: value = value.replace("\\", "/").split("/")[-1]
+    last_piece = rf"\b{p}\s*=\s*{p}(?:\.replace\([^()]*\))*\.r?split\(\s*['\"]/['\"](?:\s*,\s*1)?\s*\)\s*\[\s*-1\s*\]"
     return re.search(rf"(?:secure_filename|basename)\(\s*{p}\s*\)|\b{p}\s*=\s*{p}\.replace\(\s*(?:{sep})\b"
-                     rf"|\b{p}\s*=\s*{p}\.replace\(\s*['\"]/['\"]", code) is not None
+                     rf"|\b{p}\s*=\s*{p}\.replace\(\s*['\"]/['\"]|{last_piece}", code) is not None
 
 
 def _through_sanitizing_helper(project, facts, save: UploadSave) -> bool:
@@ -332,7 +335,7 @@ class UploadUnsafeFilename(Rule):
     `secure_filename()` (or makes up its own name) is left alone, and so is a
     name handed to a function of the project's own that takes the path out
     of it first (`secure_filename(name)`, `basename(name)`,
-    `name = name.replace(os.sep, " ")`).
+    `name = name.replace(os.sep, " ")`, `name = name.split("/")[-1]`).
 
     ## Why is this bad?
     The file name is chosen by the client. A name like `../../app.py` or

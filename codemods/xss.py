@@ -14,7 +14,7 @@ from hardener.fixkit import ChangeBuilder, add_imports
 from hardener.models import Confidence, Fix, Safety, Severity
 from hardener.project import dotted_name, is_test_path, may_hold_facts, string_value
 from hardener.rules import Example, Rule, register
-from hardener.source import parse_jinja
+from hardener.source import ParseError, parse_jinja
 
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._webapp import _project_function
@@ -677,6 +677,99 @@ def _template_constants(text: str) -> frozenset[str]:
     return frozenset(name for name, ok in constant.items() if ok and name not in other)
 
 
+def _context_constants(project) -> frozenset[str]:
+    """Names the project's context processors give every template as string
+    constants only (anitya's ``bulb_on='<svg ...>'``), named in no other module
+    (a view passing its own value to ``render_template`` would win). Worked out
+    once per project."""
+    cached = project.__dict__.get("_h313_context_constants")
+    if cached is not None:
+        return cached
+    constant: dict[str, bool] = {}
+    homes: dict[str, str] = {}
+    for path in project.model_paths:
+        file = project.python[path]
+        if b"context_processor" not in file.data:
+            continue
+        try:
+            module = file.module
+        except ParseError:
+            continue
+        for function in _context_processors(module):
+            given = _returned_constants(function)
+            if given is None:  # a processor that may give any name: none is known to be constant
+                project.__dict__["_h313_context_constants"] = frozenset()
+                return frozenset()
+            for name, ok in given.items():
+                constant[name] = constant.get(name, True) and ok
+                homes.setdefault(name, path)
+    names = {name for name, ok in constant.items() if ok}
+    if names:
+        for path, file in project.python.items():
+            if is_test_path(path):
+                continue
+            for name in [n for n in names if homes[n] != path and n.encode() in file.data]:
+                names.discard(name)
+    project.__dict__["_h313_context_constants"] = result = frozenset(names)
+    return result
+
+
+def _context_processors(module: cst.Module) -> list[cst.FunctionDef]:
+    """Functions decorated ``@app.context_processor`` / ``@bp.app_context_processor``,
+    or registered with ``app.context_processor(function)``, anywhere in the module."""
+    found: list[cst.FunctionDef] = []
+    by_name: dict[str, cst.FunctionDef] = {}
+    registered: set[str] = set()
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+            by_name.setdefault(node.name.value, node)
+            if any((dotted_name(d.decorator) or "").endswith(_PROCESSORS) for d in node.decorators):
+                found.append(node)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            if (dotted_name(node.func) or "").endswith(_PROCESSORS) and len(node.args) == 1:
+                registered.add(dotted_name(node.args[0].value) or "")
+
+    module.visit(Visitor())
+    return found + [by_name[name] for name in sorted(registered) if name in by_name and by_name[name] not in found]
+
+
+_PROCESSORS = (".context_processor", ".app_context_processor")
+
+
+def _returned_constants(function: cst.FunctionDef) -> dict[str, bool] | None:
+    """name -> whether it is a string constant, for the dicts the function returns
+    (``dict(name=...)``, ``{"name": ...}``); None if a return gives something else."""
+    out: dict[str, bool] = {}
+    returns: list[cst.Return] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            returns.append(node)
+
+    function.visit(Visitor())
+    for ret in returns:
+        value = ret.value
+        if isinstance(value, cst.Call) and dotted_name(value.func) == "dict" \
+                and all(a.keyword is not None for a in value.args):
+            pairs = [(a.keyword.value, a.value) for a in value.args]
+        elif isinstance(value, cst.Dict) and all(isinstance(e, cst.DictElement) and string_value(e.key)
+                                                 for e in value.elements):
+            pairs = [(string_value(e.key), e.value) for e in value.elements]
+        else:
+            return None
+        for name, given in pairs:
+            out[name] = out.get(name, True) and string_value(given) is not None
+    return out
+
+
 @register
 class TemplateSafeFilter(Rule):
     """`|safe` or `{% autoescape false %}` on data in a template.
@@ -691,8 +784,11 @@ class TemplateSafeFilter(Rule):
     project's that includes a file of the app given only constants
     (`static_include("icons/x.svg")`), names the template sets to such
     constants only (`{% set icon %}<i class="x"></i>{% endset %}`, then
-    `_('Menu%(icon)s', icon=icon)|safe`), and values that pass through `tojson`/`escape` or a filter named as a
-    sanitizer (`clean_html`, `sanitize`, `bleach`) first are not reported.
+    `_('Menu%(icon)s', icon=icon)|safe`), names the project's context
+    processors give only as string constants (`dict(icon='<svg ...>')`) and
+    no other module names, and values that pass through `tojson`/`escape` or
+    a filter named as a sanitizer (`clean_html`, `sanitize`, `bleach`) first
+    are not reported.
 
     ## Why is this bad?
     Both switch off Jinja's HTML escaping. When the value comes from a user
@@ -753,6 +849,11 @@ class TemplateSafeFilter(Rule):
         text = template.text
         fed = _request_fed_variables(project, template.path)
         consts = _template_constants(text)
+        context = _context_constants(project)
+        if context:  # unless the template binds the name itself
+            bound = {m.group(1) for m in (*SET_BLOCK.finditer(text), *SET_INLINE.finditer(text))}
+            bound |= {name for m in OTHER_BINDING.finditer(text) for name in re.findall(r"\w+", m.group(1))}
+            consts |= context - bound
         for m in EXPRESSION.finditer(text):
             expr = m.group(1)
             safe = SAFE_FILTER.search(expr)

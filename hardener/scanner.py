@@ -181,7 +181,7 @@ class Scanner:
             wanted = [rule for rule in file_rules if rule.wants(file.data)]
             if wanted and file.parse_error is None:
                 self._check_file(file, project, wanted, errors, emit)
-            else:  # the facts pass already met a problem in this module (it is reported below)
+            elif file.parsed:  # the facts pass met a problem in a tree (too deep: reported below)
                 for rule in wanted:
                     self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_file(file, project)])
             if file.parse_error is not None:

@@ -187,6 +187,14 @@ def test_a_reset_route_is_a_password_reset_when_it_names_one(tmp_path):
     assert [f.message.split("`")[1] for f in findings(root, "H521")] == ["v0", "v1", "v2"]
 
 
+def test_a_refresh_route_refreshes_a_token_when_it_names_one(tmp_path):
+    # pgadmin's "/models/openai/refresh" reloads a list; flask-jwt-extended's "/refresh" is a token's
+    views = "".join(f"@app.post('{path}')\ndef v{i}():\n    return ''\n" for i, path in enumerate(
+        ["/refresh", "/auth/refresh", "/token/refresh", "/models/openai/refresh", "/feeds/<int:id>/refresh"]))
+    root = write_tree(tmp_path / "p", {"app.py": "from flask import Flask\napp = Flask(__name__)\n" + views})
+    assert [f.message.split("`")[1] for f in findings(root, "H521")] == ["v0", "v1", "v2"]
+
+
 # --------------------------------------------------------------------------- H511 CORS
 
 

@@ -500,6 +500,24 @@ def test_a_subclass_of_csrfprotect_and_headers_set_by_a_helper_the_hook_calls(tm
     assert [f.code for f in findings(root, "H201")] == ["H201"]
 
 
+def test_the_routes_of_an_app_in_another_module_are_that_apps(tmp_path):
+    # flexget: ui/v1 and ui/v2 each build `webui_app`; only v1's has a state-changing route,
+    # and views.py adds a route to the api app it imports
+    post = "@{owner}.route('/api/<path:p>', methods=['POST'])\ndef {name}(p):\n    session['p'] = p\n    return p\n"
+    files = {
+        "fg/__init__.py": "", "fg/ui/__init__.py": "",
+        "fg/ui/v1.py": "from flask import Flask, session\nwebui_app = Flask(__name__)\n\n\n"
+                       + post.format(owner="webui_app", name="relay"),
+        "fg/ui/v2.py": "from flask import Flask\nwebui_app = Flask(__name__)\n\n\n"
+                       "@webui_app.route('/')\ndef root():\n    return 'ui'\n",
+        "fg/api.py": "from flask import Flask\napi_app = Flask(__name__)\n",
+        "fg/views.py": "from flask import session\nfrom fg.api import api_app as api\n\n\n"
+                       + post.format(owner="api", name="call"),
+    }
+    root = write_tree(tmp_path / "a", files)
+    assert sorted(f.path for f in findings(root, "H201")) == ["fg/api.py", "fg/ui/v1.py"]
+
+
 def test_an_app_built_in_a_method_is_an_app_unless_the_classs_helpers_configure_it(tmp_path):
     # locust's web UI builds its app, routes and settings in __init__; pyload's __new__ hands
     # the app to classmethods (cls._configure_extensions(app)) that the model does not follow
@@ -1115,3 +1133,13 @@ def test_config_calls_split_over_lines_still_give_facts(tmp_path):
     project = scan(tmp_path, Config(cache=False)).project
     assert sorted((s.key, s.kind) for s in project.config_settings()) == [
         ("RUN_DEBUG", "run"), ("SESSION_COOKIE_SECURE", "update")]
+
+
+def test_debug_run_on_an_app_a_call_returns_names_no_receiver(tmp_path):
+    # realms-wiki's dev command: create_app().run(host=host, port=port, debug=True)
+    root = write_tree(tmp_path / "p", {
+        "app.py": "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n    return app\n\n\n"
+                  "def dev():\n    create_app().run(port=5000, debug=True)\n",
+    })
+    result = scan(root, Config(select=["H101"], cache=False))
+    assert [f.message.split(";")[0] for f in result.findings] == ["Debug mode is on: `run(debug=True)`"]

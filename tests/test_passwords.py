@@ -233,7 +233,12 @@ def test_the_apps_configured_password_and_basic_auth_credentials(tmp_path):
                              "        if auth is None or auth.password != password:\n            return 'no', 401\n\n"
                              "@app.get('/api')\ndef api():\n    auth = request.authorization\n"
                              "    user = find(auth.username)\n    if user.password != auth.password:\n        return 'no', 401\n"
-                             "    return 'hi'\n")
+                             "    return 'hi'\n\n"
+                             # scrapydweb: the view keeps the configured password on itself
+                             "class BaseView:\n    def __init__(self):\n"
+                             "        self.PASSWORD = app.config.get('PASSWORD', '')\n"
+                             "        self.password = os.environ.get('ADMIN_PASSWORD')\n"
+                             "        self.pw = current_app.config['PASSWORD']\n")
     assert [f.line for f in findings(root, "H501")] == [22]
 
 

@@ -210,18 +210,25 @@ def test_file_field_counts_as_uploads(tmp_path):
 def test_a_helper_of_the_project_that_takes_the_path_out_of_the_name_counts(tmp_path):
     # fava: filepath_in_document_folder() replaces the separators of the client's name
     root = project(tmp_path, {
-        "app.py": APP + "from paths import in_folder, joined, commas\n"
+        "app.py": APP + "import os\nfrom paths import in_folder, joined, commas, last_piece, first_piece\n"
                         "@app.post('/a')\ndef a():\n    f = request.files['f']\n"
                         "    f.save(in_folder('docs', f.filename))\n    return ''\n"
                         "@app.post('/b')\ndef b():\n    f = request.files['f']\n"
                         "    f.save(joined('docs', f.filename))\n    return ''\n"
                         "@app.post('/c')\ndef c():\n    f = request.files['f']\n"
-                        "    f.save(commas(f.filename, 'docs'))\n    return ''\n",
+                        "    f.save(commas(f.filename, 'docs'))\n    return ''\n"
+                        # otterwiki: the piece after the last "/" of the name
+                        "@app.post('/d')\ndef d():\n    f = request.files['f']\n    name = last_piece(f.filename)\n"
+                        "    f.save(os.path.join('docs', name))\n    return ''\n"
+                        "@app.post('/e')\ndef e():\n    f = request.files['f']\n    name = first_piece(f.filename)\n"
+                        "    f.save(os.path.join('docs', name))\n    return ''\n",
         "paths.py": "import os\nfrom os import sep\n\ndef in_folder(folder, filename):\n"
                     "    filename = filename.replace(sep, ' ')\n    return os.path.join(folder, filename)\n\n"
                     "def joined(folder, filename):\n    folder = os.path.basename(folder)\n"
                     "    return os.path.join(folder, filename)\n\n"
                     "def commas(name, folder, sep=','):\n    name = name.replace(sep, ' ')\n"
-                    "    return os.path.join(folder, name)\n",
+                    "    return os.path.join(folder, name)\n\n"
+                    "def last_piece(value):\n    value = value.replace('\\\\', '/').split('/')[-1]\n    return value\n\n"
+                    "def first_piece(value):\n    value = value.split('/')[0]\n    return value\n",
     })
-    assert sorted(f.line for f in findings(root, "H401")) == [12, 17]
+    assert sorted(f.line for f in findings(root, "H401")) == [13, 18, 30]

@@ -163,6 +163,26 @@ def test_safe_on_a_global_that_includes_a_file_of_the_app_is_not_reported(tmp_pa
     assert [f.line for f in findings(root, "H313")] == [2, 3]
 
 
+def test_safe_on_a_constant_every_context_processor_gives_is_not_reported(tmp_path):
+    # anitya: @app.context_processor returns dict(bulb_on='<svg ...>'); a name one processor
+    # gives from the database, one another module names, and one a template loop binds are data
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n\n\n@app.context_processor\ndef inject():\n"
+                  "    return dict(bulb_on=('<svg width=\"16\">'\n                     '</svg>'), motd=Motd.query.first().html,\n"
+                  "                icon='<i></i>', badge='<b>')\n\n\ndef more():\n    return {'shared': '<hr>'}\n\n\n"
+                  "app.context_processor(more)\n",
+        "views.py": "from flask import render_template\n\n\ndef page(user):\n"
+                    "    return render_template('t.html', badge=user.badge)\n",
+        "templates/t.html": "{{ bulb_on|safe }}\n{{ motd|safe }}\n{{ shared|safe }}\n{{ badge|safe }}\n"
+                            "{% for icon in icons %}{{ icon|safe }}{% endfor %}\n",
+    })
+    assert [f.line for f in findings(root, "H313")] == [2, 4, 5]
+    # a processor whose dict is built elsewhere may give any name
+    (root / "app.py").write_text((root / "app.py").read_text() + "\n\n@app.context_processor\ndef extra():\n"
+                                                                  "    return load_globals()\n")
+    assert [f.line for f in findings(root, "H313")] == [1, 2, 3, 4, 5]
+
+
 def test_html_in_view_through_variable_and_tuple(tmp_path):
     root = project(tmp_path, APP + "@app.get('/a')\ndef a():\n    page = '<p>%s</p>' % request.args['q']\n"
                                    "    return page, 200\n"

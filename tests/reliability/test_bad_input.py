@@ -38,6 +38,7 @@ def _check(root, bad: str, reason: str):
     data = json.loads(report.stdout)
     messages = {e["path"]: e["message"] for e in data["errors"]}
     assert bad in messages, messages
+    assert [e["path"] for e in data["errors"]].count(bad) == 1, data["errors"]  # no rule's error besides
     assert reason in messages[bad].lower(), messages[bad]
     assert len(messages[bad].splitlines()) == 1
     assert any(f["code"] == "H101" and f["path"] == "app.py" for f in data["findings"])
@@ -57,6 +58,8 @@ FLASK_HINT = "from flask import Flask\n"
     [
         ("broken.py", FLASK_HINT + "def broken(:\n    pass\n", "syntax error"),
         ("py2.py", FLASK_HINT + 'print "hello"\n', "syntax error"),
+        # realms-wiki: Python 2 in a module a file rule is triggered by (a password)
+        ("oauth.py", FLASK_HINT + "MAP = {'password': lambda(data): data['pw']}\n", "syntax error"),
         ("nul.py", FLASK_HINT.encode() + b"x = 1\0\n", "nul byte"),
         ("mixed.py", FLASK_HINT + "if True:\n\tx = 1\n        y = 2\n", ""),
     ],
