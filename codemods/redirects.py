@@ -13,10 +13,10 @@ from hardener.project import is_test_path, module_name_for, string_value
 from hardener.rules import Example, Rule, register
 from hardener.source import ParseError
 
-from ._flaskapi import call_name, facts_or_imports
+from ._flaskapi import call_name, calls_in, facts_or_imports
 from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, formatted, request_names, rewrite, sanitizers_for,
                     tainted_names)
-from ._webapp import top_level_function
+from ._webapp import _project_class, _project_function, top_level_function
 
 HELPER = "safe_redirect_target"
 HELPER_MODULE = "safe_redirect"
@@ -130,9 +130,102 @@ def _validators(module: cst.Module, code_for) -> set[str]:
             and VALIDATION.search(code_for(stmt.body))}
 
 
-def _sites(file, facts) -> list[RedirectSite]:
+def _url_builders(project, file, facts, functions) -> frozenset[str]:
+    """The names called in ``functions`` whose every call there is of a function or
+    method of the project returning this site's URLs: every ``return`` gives
+    ``url_for(...)``, a constant, another such function's value or what a
+    function checking the host returns (Flask-Admin's ``self.get_url(...)``,
+    inherited from ``BaseView``, returns ``url_for(endpoint, **kwargs)``;
+    ``self.get_save_return_url(...)`` returns ``get_redirect_target() or
+    self.get_url(".index_view")``). What they return is safe."""
+    verdict: dict[str, bool] = {}
+    for function in functions:
+        cls = _class_around(file.module, function)
+        for call in calls_in(function):
+            name = callee_name(call)
+            if name and verdict.get(name, True):
+                verdict[name] = _builds_site_url(project, facts, cls, call.func, 0)
+    return frozenset(name for name, ok in verdict.items() if ok)
+
+
+def _class_around(module: cst.Module, function: cst.FunctionDef) -> cst.ClassDef | None:
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef) and any(s is function for s in stmt.body.body):
+            return stmt
+    return None
+
+
+def _builds_site_url(project, facts, cls, func: cst.BaseExpression, depth: int) -> bool:
+    """Whether calling ``func`` (in the module of ``facts``, in a method of ``cls``)
+    returns this site's URL."""
+    if (func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else "") \
+            == "url_for":
+        return True
+    if depth > 4:
+        return False
+    if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
+        found = _method(project, facts, cls, func.attr.value, 0) if cls is not None else None
+    else:
+        located = _project_function(project, facts, func)
+        found = (located[0], located[1], None) if located is not None else None
+    if found is None:
+        return False
+    function, where, owner = found
+    return _returns_site_urls(project, function, where, owner, depth)
+
+
+def _method(project, facts, cls: cst.ClassDef, name: str, depth: int):
+    """(the ``def name`` a call on an instance of ``cls`` runs, the facts of its module,
+    its class), following the project's base classes; None if not found."""
+    for stmt in cls.body.body:
+        if isinstance(stmt, cst.FunctionDef) and stmt.name.value == name:
+            return stmt, facts, cls
+    if depth > 8:
+        return None
+    for base in cls.bases:
+        located = _project_class(project, facts, base.value)
+        if located is not None:
+            found = _method(project, located[1], located[0], name, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _returns_site_urls(project, function: cst.FunctionDef, facts, cls, depth: int) -> bool:
+    if (function.params.params or function.params.posonly_params) \
+            and VALIDATION.search(facts.file.code_for(function.body)):
+        return True  # it checks the host (is_safe_url, netloc): what it returns is safe, as with _validators
+    returns: list[cst.Return] = []
+
+    class Visitor(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def visit_Lambda(self, node: cst.Lambda) -> bool:
+            return False
+
+        def visit_Return(self, node: cst.Return) -> None:
+            returns.append(node)
+
+    function.visit(Visitor())
+
+    def safe(node) -> bool:
+        if node is None or isinstance(node, cst.Name) and node.value == "None" or string_value(node) is not None:
+            return True
+        if isinstance(node, cst.BooleanOperation):
+            return safe(node.left) and safe(node.right)
+        if isinstance(node, cst.IfExp):
+            return safe(node.body) and safe(node.orelse)
+        return isinstance(node, cst.Call) and _builds_site_url(project, facts, cls, node.func, depth + 1)
+
+    return bool(returns) and all(safe(r.value) for r in returns)
+
+
+def _sites(file, facts, builders: frozenset[str] = frozenset()) -> list[RedirectSite]:
+    """The redirects to request data in the module; ``builders`` are the names of the
+    project's functions that return this site's URLs (``_url_builders``)."""
     req = request_names(facts)
-    sanitizers = sanitizers_for(facts) | _validators(file.module, file.code_for)
+    sanitizers = sanitizers_for(facts) | _validators(file.module, file.code_for) | builders
     out = []
     finder = _RedirectCalls(facts)
     file.module.visit(finder)
@@ -233,10 +326,13 @@ class OpenRedirect(Rule):
     `request.form` or `request.values` (the classic `?next=`), directly or
     through a local variable. Views that already check the target (a
     `netloc` test, an `is_safe_url`-like helper, or a value passed through a
-    function of the module that tests the host: `get_safe_url(...)`) are left alone, and so are
-    targets that start with a fixed path on the site (`f"/notes/{id}"`: no
-    value after it can change the host) or with a URL of the app that the
-    values only extend after `?` or `#` (`url_for("search") + "?" + query`).
+    function of the module that tests the host: `get_safe_url(...)`) are
+    left alone, and so are targets that start with a fixed path on the site
+    (`f"/notes/{id}"`: no value after it can change the host) or with a URL
+    of the app that the values only extend after `?` or `#`
+    (`url_for("search") + "?" + query`), and values of the project's
+    functions and inherited methods that return only `url_for(...)` or such
+    values (Flask-Admin's `self.get_url(".edit_view", url=return_url)`).
 
     ## Why is this bad?
     A link to `https://your.site/login?next=https://evil.example` logs the
@@ -334,7 +430,12 @@ class OpenRedirect(Rule):
         if is_test_path(file.path):
             return
         facts = facts_or_imports(project, file)
-        for site in file.memo("H411 sites", lambda: _sites(file, facts)):  # its own tree and imports alone
+        sites = file.memo("H411 sites", lambda: _sites(file, facts))  # its own tree and imports alone
+        if sites:  # then with the project's functions that build this site's URLs, if any is called
+            builders = _url_builders(project, file, facts, {id(s.func): s.func for s in sites}.values())
+            if builders:
+                sites = file.memo(("H411 sites", builders), lambda: _sites(file, facts, builders))
+        for site in sites:
             where = "the view's fallback" if site.default is not None else '"/"'
             yield self.finding(
                 file, site.call,

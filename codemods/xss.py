@@ -554,8 +554,13 @@ HARMLESS_FILTERS = re.compile(r"\|\s*(?:(?:tojson|escape|e|forceescape|urlize|st
 TRANSLATIONS = {"_", "gettext", "lazy_gettext", "pgettext"}
 
 
+# `text|replace("&", "&amp;")|replace("<", "&lt;")|replace(">", "&gt;")`: escaped by hand (scrapydweb)
+_REPLACED = [re.compile(r"\|\s*replace\(\s*(['\"])" + re.escape(c) + r"\1\s*,\s*(['\"])" + re.escape(e) + r"\2\s*\)")
+             for c, e in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))]
+
+
 def _risky(expr: str, consts: frozenset[str] = frozenset()) -> bool:
-    if HARMLESS_FILTERS.search(expr):
+    if HARMLESS_FILTERS.search(expr) or all(r.search(expr) for r in _REPLACED):
         return False
     return not _constant(expr, consts)
 
@@ -592,6 +597,9 @@ def _constant_node(node, consts: frozenset[str] = frozenset()) -> bool:
 
     if isinstance(node, nodes.Name):
         return node.name in consts
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) and node.node.name == "g" \
+            and f"g.{node.attr}" in consts:
+        return True  # flask.g's attribute the project sets only to constants (_g_constants)
 
     if isinstance(node, nodes.Const):
         return isinstance(node.value, (str, int, float)) and not isinstance(node.value, bool)
@@ -714,6 +722,49 @@ def _context_constants(project) -> frozenset[str]:
     return result
 
 
+_G_ASSIGN = re.compile(rb"\bg\s*\.\s*\w+\s*=[^=]")
+
+
+def _g_constants(project) -> frozenset[str]:
+    """``g.<name>`` for the attributes of ``flask.g`` the project's modules set only
+    to string constants (scrapydweb's ``g.multinode = ('<label ...>' ...)``), and
+    in no other way. Worked out once per project."""
+    cached = project.__dict__.get("_h313_g_constants")
+    if cached is not None:
+        return cached
+    constant: dict[str, bool] = {}
+    for path in project.model_paths:
+        file = project.python[path]
+        if b"setattr(g" in file.data:
+            project.__dict__["_h313_g_constants"] = frozenset()
+            return frozenset()  # a name set we cannot read
+        if _G_ASSIGN.search(file.data) is None:
+            continue
+        facts = project.facts_for(path)
+        if facts is None or facts.imports.get("g") not in ("flask.g", "flask.globals.g"):
+            continue
+
+        class Visitor(cst.CSTVisitor):
+            def _set(self, target, value) -> None:
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == "g":
+                    name = target.attr.value
+                    constant[name] = constant.get(name, True) and value is not None and string_value(value) is not None
+
+            def visit_Assign(self, node: cst.Assign) -> None:
+                for target in node.targets:
+                    self._set(target.target, node.value)
+
+            def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+                self._set(node.target, node.value)
+
+            def visit_AugAssign(self, node: cst.AugAssign) -> None:
+                self._set(node.target, None)
+
+        file.module.visit(Visitor())
+    project.__dict__["_h313_g_constants"] = result = frozenset(f"g.{n}" for n, ok in constant.items() if ok)
+    return result
+
+
 def _context_processors(module: cst.Module) -> list[cst.FunctionDef]:
     """Functions decorated ``@app.context_processor`` / ``@bp.app_context_processor``,
     or registered with ``app.context_processor(function)``, anywhere in the module."""
@@ -786,9 +837,10 @@ class TemplateSafeFilter(Rule):
     constants only (`{% set icon %}<i class="x"></i>{% endset %}`, then
     `_('Menu%(icon)s', icon=icon)|safe`), names the project's context
     processors give only as string constants (`dict(icon='<svg ...>')`) and
-    no other module names, and values that pass through `tojson`/`escape` or
-    a filter named as a sanitizer (`clean_html`, `sanitize`, `bleach`) first
-    are not reported.
+    no other module names, attributes of `g` the project sets only to string
+    constants, and values that pass through `tojson`/`escape`, a filter named
+    as a sanitizer (`clean_html`, `sanitize`, `bleach`) or replacements of
+    `&`, `<` and `>` with their entities first are not reported.
 
     ## Why is this bad?
     Both switch off Jinja's HTML escaping. When the value comes from a user
@@ -849,11 +901,11 @@ class TemplateSafeFilter(Rule):
         text = template.text
         fed = _request_fed_variables(project, template.path)
         consts = _template_constants(text)
-        context = _context_constants(project)
+        context = _context_constants(project) | (_g_constants(project) if "g." in text else frozenset())
         if context:  # unless the template binds the name itself
             bound = {m.group(1) for m in (*SET_BLOCK.finditer(text), *SET_INLINE.finditer(text))}
             bound |= {name for m in OTHER_BINDING.finditer(text) for name in re.findall(r"\w+", m.group(1))}
-            consts |= context - bound
+            consts |= {name for name in context if name.partition(".")[0] not in bound}
         for m in EXPRESSION.finditer(text):
             expr = m.group(1)
             safe = SAFE_FILTER.search(expr)

@@ -146,6 +146,34 @@ def test_what_a_conditional_tests_does_not_flow_into_its_value(tmp_path):
     assert [f.line for f in findings(root, "H411")] == [14]
 
 
+def test_the_projects_own_functions_and_inherited_methods_that_build_site_urls(tmp_path):
+    # Flask-Admin: ModelView inherits get_url (url_for(endpoint, **kwargs)) from BaseView;
+    # get_save_return_url returns get_redirect_target() (host checked) or self.get_url(...)
+    files = {
+        "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+        "admin/__init__.py": "",
+        "admin/helpers.py": "from urllib.parse import urlparse\nfrom flask import request\n\n\n"
+                            "def get_redirect_target(param='url'):\n    target = request.values.get(param)\n"
+                            "    if target and not urlparse(target).netloc:\n        return target\n    return None\n",
+        "admin/base.py": "from flask import url_for\n\n\nclass BaseView:\n    def get_url(self, endpoint, **kwargs):\n"
+                         "        return url_for(endpoint, **kwargs)\n\n\nclass MenuLink:\n    def get_url(self):\n"
+                         "        return self.url\n",
+        "admin/model.py": "from flask import redirect, request\nfrom admin.base import BaseView\n"
+                          "from admin.helpers import get_redirect_target\n\n\nclass ModelView(BaseView):\n"
+                          "    def get_save_return_url(self, model):\n"
+                          "        return get_redirect_target() or self.get_url('.index_view')\n\n"
+                          "    def edit_view(self):\n        return_url = request.args.get('url')\n"
+                          "        if request.form.get('more'):\n"
+                          "            return redirect(self.get_url('.edit_view', url=return_url))\n"
+                          "        return redirect(self.get_save_return_url(request.args['id']))\n",
+        # another object's get_url is not BaseView's
+        "admin/links.py": "from flask import redirect, request\n\n\ndef go(link):\n"
+                          "    return redirect(link.get_url(request.args['to']))\n",
+    }
+    root = project(tmp_path, files)
+    assert [(f.path, f.line) for f in findings(root, "H411")] == [("admin/links.py", 5)]
+
+
 def test_url_for_under_another_name_is_still_same_site(tmp_path):
     root = project(tmp_path, "from flask import Flask, redirect, request, url_for as _url_for\n"
                              "app = Flask(__name__)\n@app.get('/a')\ndef a():\n"

@@ -139,6 +139,9 @@ def test_autoescape_on_the_import_alias(tmp_path):
     ("{% set icon = '<i>' %}{% set icon = user.icon %}{{ icon|safe }}", 1),
     ("{% set icon %}{% if x %}{{ user.name }}{% endif %}{% endset %}{{ icon|safe }}", 1),
     ("{% autoescape true %}{{ user.bio }}{% endautoescape %}", 0),
+    # scrapydweb escapes by hand before marking safe; without "<" the markup stays
+    ("{{ text|replace('&', '&amp;')|replace('<', '&lt;')|replace('>', '&gt;')|replace(\"'\", \"\\\\'\")|safe }}", 0),
+    ("{{ text|replace('&', '&amp;')|replace('>', '&gt;')|safe }}", 1),
 ])
 def test_safe_filter_shapes(tmp_path, template, count):
     root = project(tmp_path, {"app.py": APP, "templates/t.html": "<div>\n" + template + "\n</div>\n"})
@@ -181,6 +184,17 @@ def test_safe_on_a_constant_every_context_processor_gives_is_not_reported(tmp_pa
     (root / "app.py").write_text((root / "app.py").read_text() + "\n\n@app.context_processor\ndef extra():\n"
                                                                   "    return load_globals()\n")
     assert [f.line for f in findings(root, "H313")] == [1, 2, 3, 4, 5]
+
+
+def test_safe_on_an_attribute_of_g_the_project_sets_only_to_constants(tmp_path):
+    # scrapydweb: g.multinode = ('<label title="multinode">' '<svg ...></svg>' '</label>') before each request
+    root = project(tmp_path, {
+        "app.py": "from flask import Flask, g\napp = Flask(__name__)\n\n\n@app.before_request\ndef update_g():\n"
+                  "    g.multinode = ('<label>'\n                   '<svg></svg></label>')\n"
+                  "    g.bio = load_user().bio\n    g.icon = '<i></i>'\n\n\ndef later():\n    g.icon += '<b>'\n",
+        "templates/t.html": "{{ g.multinode|safe }}\n{{ g.bio|safe }}\n{{ g.icon|safe }}\n",
+    })
+    assert [f.line for f in findings(root, "H313")] == [2, 3]
 
 
 def test_html_in_view_through_variable_and_tuple(tmp_path):
