@@ -500,6 +500,24 @@ def functions_in(module: cst.Module) -> list[cst.FunctionDef]:
     return out
 
 
+def returns_of(function: cst.FunctionDef) -> list[cst.Return]:
+    """The function's own ``return`` statements (not those of functions or lambdas in it)."""
+    out = []
+
+    class V(cst.CSTVisitor):
+        def visit_FunctionDef(self, n):
+            return n is function
+
+        def visit_Lambda(self, n):
+            return False
+
+        def visit_Return(self, n):
+            out.append(n)
+
+    function.visit(V())
+    return out
+
+
 def calls_within(node: cst.CSTNode) -> list[cst.Call]:
     out = []
 

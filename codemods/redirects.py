@@ -14,8 +14,8 @@ from hardener.rules import Example, Rule, register
 from hardener.source import ParseError
 
 from ._flaskapi import call_name, calls_in, facts_or_imports
-from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, formatted, request_names, rewrite, sanitizers_for,
-                    tainted_names)
+from ._flow import (REDIRECT_SOURCES, InFunction, callee_name, formatted, request_names, returns_of, rewrite,
+                    sanitizers_for, tainted_names)
 from ._webapp import _project_class, _project_function, top_level_function
 
 HELPER = "safe_redirect_target"
@@ -195,19 +195,7 @@ def _returns_site_urls(project, function: cst.FunctionDef, facts, cls, depth: in
     if (function.params.params or function.params.posonly_params) \
             and VALIDATION.search(facts.file.code_for(function.body)):
         return True  # it checks the host (is_safe_url, netloc): what it returns is safe, as with _validators
-    returns: list[cst.Return] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is function
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Return(self, node: cst.Return) -> None:
-            returns.append(node)
-
-    function.visit(Visitor())
+    returns = returns_of(function)
 
     def safe(node) -> bool:
         if node is None or isinstance(node, cst.Name) and node.value == "None" or string_value(node) is not None:

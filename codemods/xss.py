@@ -19,8 +19,8 @@ from hardener.source import ParseError, parse_jinja
 from ._flaskapi import ROUTE_DECORATOR, call_name, facts_or_imports, views_in
 from ._webapp import _project_function
 from ._flow import (REQUEST_SOURCES, Formatted, InFunction, LazyParents, assignment_of, callee_name, enclosing,
-                    formatted, functions_in, request_names, rewrite, sanitizers_for, string_literal, tainted_names,
-                    target_names)
+                    formatted, functions_in, request_names, returns_of, rewrite, sanitizers_for, string_literal,
+                    tainted_names, target_names)
 
 RENDER_STRING = {"flask.render_template_string", "flask.templating.render_template_string"}
 MARKUP = {"markupsafe.Markup", "flask.Markup", "jinja2.Markup", "jinja2.utils.Markup", "flask.helpers.Markup"}
@@ -793,20 +793,7 @@ def _returned_constants(function: cst.FunctionDef) -> dict[str, bool] | None:
     """name -> whether it is a string constant, for the dicts the function returns
     (``dict(name=...)``, ``{"name": ...}``); None if a return gives something else."""
     out: dict[str, bool] = {}
-    returns: list[cst.Return] = []
-
-    class Visitor(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is function
-
-        def visit_Lambda(self, node: cst.Lambda) -> bool:
-            return False
-
-        def visit_Return(self, node: cst.Return) -> None:
-            returns.append(node)
-
-    function.visit(Visitor())
-    for ret in returns:
+    for ret in returns_of(function):
         value = ret.value
         if isinstance(value, cst.Call) and dotted_name(value.func) == "dict" \
                 and all(a.keyword is not None for a in value.args):
@@ -1262,17 +1249,7 @@ class HtmlBuiltInView(Rule):
         facts, req, taint, parents, view_ids = _scope_info(project, file)
         for view in views:
             func = view.func
-            returns = []
-
-            class V(cst.CSTVisitor):
-                def visit_FunctionDef(self, node):
-                    return node is func
-
-                def visit_Return(self, node):
-                    if node.value is not None:
-                        returns.append(node.value)
-
-            func.visit(V())
+            returns = [r.value for r in returns_of(func) if r.value is not None]
             t = taint.get(id(func))
             for value in returns:
                 body = value.elements[0].value if isinstance(value, cst.Tuple) and value.elements else value
