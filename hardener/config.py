@@ -25,6 +25,7 @@ class Config:
     paramstyle: str | None = None  # override for SQL fixes: qmark, format, named
     cache: bool = True
     report_unused_suppressions: bool = False  # report `hardener: ignore` comments that hide nothing (H000)
+    tool_suppressions: bool = True  # bandit's `# nosec B608` and ruff's `# noqa: S608` hide the matching findings
     baseline: str | None = None  # a file written by --write-baseline: its findings are not reported
     # the loaded baseline (hardener.baseline.Baseline), set by the front end
     baseline_data: object | None = field(default=None, compare=False, repr=False)
@@ -58,6 +59,7 @@ ALLOWED = {
     "paramstyle": "one of qmark, format, named",
     "cache": "true or false",
     "report-unused-suppressions": "true or false",
+    "tool-suppressions": "true or false",
     "baseline": "a path to a baseline file (written by --write-baseline), relative to the project root",
 }
 HEADERS_FIXES = ("talisman", "after_request")
@@ -143,7 +145,7 @@ def load_config(root: Path) -> Config:
             if value not in PARAMSTYLES:
                 raise bad
             config.paramstyle = value
-        elif key in ("cache", "report-unused-suppressions"):
+        elif key in ("cache", "report-unused-suppressions", "tool-suppressions"):
             if not isinstance(value, bool):
                 raise bad
             setattr(config, key.replace("-", "_"), value)

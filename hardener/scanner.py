@@ -153,7 +153,7 @@ class Scanner:
                 source = python.get(finding.path) or templates.get(finding.path)
                 text = source.data.decode("utf-8", "replace") if source is not None else ""
                 kind = "python" if finding.path in python else "template" if finding.path in templates else None
-                sup = suppressions[finding.path] = Suppressions.parse(text, kind)
+                sup = suppressions[finding.path] = Suppressions.parse(text, kind, self.config.tool_suppressions)
             if sup.suppresses(finding.code, finding.line, finding.end_line):
                 result.suppressed.append(finding)
                 return

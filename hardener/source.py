@@ -540,13 +540,25 @@ class Suppressions:
     used: set[tuple[int, str]] = field(default_factory=set)
     comments: list[SuppressionComment] = field(default_factory=list)
     used_file: set[str] = field(default_factory=set)  # codes a file-level suppression hid
+    # line -> the codes of ours another tool's comment there silences (`# nosec B608`)
+    by_tool: dict[int, set[str]] = field(default_factory=dict)
 
     PATTERN = re.compile(r"hardener:\s*ignore(-file)?(?:\[([A-Za-z0-9_,\s]*)\])?")
     JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+    # bandit's `# nosec B608, B105` and ruff's (flake8-bandit's) `# noqa: S608`
+    TOOL_PATTERN = re.compile(r"#\s*(?:nosec\b:?|noqa\s*:)\s*((?:[A-Z]+\d+[\s,]*)+)")
 
     @classmethod
-    def parse(cls, text: str, kind: str | None = None) -> "Suppressions":
+    def parse(cls, text: str, kind: str | None = None, tools: bool = False) -> "Suppressions":
+        """``tools``: also honour bandit's and ruff's comments in Python files
+        (``TOOL_CODES``; a bare ``# nosec`` or ``# noqa`` names nothing of ours)."""
         sup = cls()
+        if tools and kind == "python" and ("nosec" in text or "noqa" in text):
+            for number, _column, comment in _python_comments(text, ("nosec", "noqa")) or ():
+                for m in cls.TOOL_PATTERN.finditer(comment):
+                    ours = {c for code in re.findall(r"[A-Z]+\d+", m.group(1)) for c in TOOL_CODES.get(code, ())}
+                    if ours:
+                        sup.by_tool.setdefault(number, set()).update(ours)
         if "hardener:" not in text:
             return sup
         for number, column, chunk in cls._candidates(text, kind):
@@ -594,6 +606,8 @@ class Suppressions:
             self.by_line[number] = None if codes is None or prev is None else prev | codes
 
     def suppresses(self, code: str, line: int, end_line: int | None = None) -> bool:
+        if self.by_tool and any(code in self.by_tool.get(ln, ()) for ln in range(line, (end_line or line) + 1)):
+            return True  # on any line of what is reported: bandit and ruff report a node's own line
         for ln in {line, end_line or line}:
             if ln in self.by_line:
                 codes = self.by_line[ln]
@@ -637,15 +651,29 @@ class Suppressions:
         return out
 
 
-def _python_comments(text: str):
-    """(line, column, comment) for every comment token, or None if the file does not tokenize."""
+# Other tools' codes for what a rule of ours reports: a line a developer marked
+# `# nosec B608` (bandit) or `# noqa: S608` (ruff) after a review is not reported again.
+TOOL_CODES = {
+    "B608": ("H301",), "S608": ("H301",),  # SQL built from strings
+    "B105": ("H102", "H103"), "B106": ("H102", "H103"), "B107": ("H102", "H103"),  # hard-coded secrets
+    "S105": ("H102", "H103"), "S106": ("H102", "H103"), "S107": ("H102", "H103"),
+    "B201": ("H101",), "S201": ("H101",),  # Flask debug mode
+    "B701": ("H314",), "S701": ("H314",),  # jinja2 autoescape off
+    "B704": ("H312",), "S704": ("H312",),  # Markup() of unescaped data
+    "B324": ("H502",), "S324": ("H502",), "B303": ("H502",), "S303": ("H502",),  # md5 / sha1
+}
+
+
+def _python_comments(text: str, words: tuple[str, ...] = ("hardener:",)):
+    """(line, column, comment) for every comment token holding one of ``words``, or
+    None if the file does not tokenize."""
     import io
     import tokenize
 
     out = []
     try:
         for tok in tokenize.generate_tokens(io.StringIO(text).readline):
-            if tok.type == tokenize.COMMENT and "hardener:" in tok.string:
+            if tok.type == tokenize.COMMENT and any(w in tok.string for w in words):
                 out.append((tok.start[0], tok.start[1] + 1, tok.string))
     except (tokenize.TokenError, SyntaxError, ValueError):
         return None

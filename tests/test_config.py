@@ -31,6 +31,7 @@ headers-fix = "after_request"
 paramstyle = "named"
 cache = false
 report-unused-suppressions = true
+tool-suppressions = false
 baseline = ".hardener-baseline.json"
 """)
     cfg = load_config(root)
@@ -39,6 +40,7 @@ baseline = ".hardener-baseline.json"
     assert (cfg.min_severity, cfg.min_confidence, cfg.fail_on) == ("medium", "high", "high")
     assert (cfg.headers_fix, cfg.paramstyle, cfg.cache) == ("after_request", "named", False)
     assert cfg.report_unused_suppressions is True and cfg.baseline == ".hardener-baseline.json"
+    assert cfg.tool_suppressions is False
     assert cfg.source.endswith("pyproject.toml")
 
 
@@ -63,6 +65,7 @@ def test_defaults_without_table(make_project):
     ('exclude = [1]\n', "exclude", "a list of glob patterns"),
     ('cache = "no"\n', "cache", "true or false"),
     ('report-unused-suppressions = 1\n', "report-unused-suppressions", "true or false"),
+    ('tool-suppressions = "yes"\n', "tool-suppressions", "true or false"),
     ('baseline = ""\n', "baseline", "a path to a baseline file"),
 ])
 def test_bad_settings_exit_2_naming_file_key_and_allowed(make_project, settings, key, allowed):

@@ -156,3 +156,31 @@ def test_unused_codes_of_rules_that_did_not_run_are_not_judged(make_project):
     assert [f.code for f in scan(root, Config(cache=False, select=["H000"])).findings] == []
     flagged = scan(root, Config(cache=False, select=["H101"], report_unused_suppressions=True)).findings
     assert [f.code for f in flagged] == ["H000"]
+
+
+@pytest.mark.parametrize("comment,left", [
+    ("  # nosec B201", [4]),                  # bandit's flask_debug_true
+    ("  # nosec: B201", [4]),
+    ("  # noqa: S201", [4]),                  # ruff's
+    ("  # noqa: E501, S201  # reviewed", [4]),
+    ("  # nosec B105", [4, 7]),              # another check of theirs: another rule of ours
+    ("  # nosec", [4, 7]),                   # names nothing: not a review of this finding
+    ("  # noqa", [4, 7]),
+])
+def test_bandit_and_ruff_comments_hide_the_findings_they_name(make_project, comment, left):
+    root = make_project({"app.py": APP.replace(RUN, RUN + comment)})
+    result = scan(root, Config(cache=False, select=["H101"]))
+    assert lines_of(result) == left
+    # tool-suppressions = false: hardener's own comments only
+    assert lines_of(scan(root, Config(cache=False, select=["H101"], tool_suppressions=False))) == [4, 7]
+
+
+def test_a_bandit_comment_on_any_line_of_a_multiline_finding(make_project):
+    # faraday's migrations: op.execute(\n f"UPDATE ... {group_id}"  # nosec B608\n)
+    sql = ("import sqlite3\n\n\ndef bump(db, group_id):\n    db.execute(\n"
+           "        f\"UPDATE groups SET n = n + 1 WHERE id = {group_id}\"  # nosec B608\n    )\n\n\n"
+           "def drop(db, name):\n    db.execute(\n        f\"DROP TABLE {name}\"  # nosec B105\n    )\n")
+    root = make_project({"app.py": APP, "db.py": sql})
+    result = scan(root, Config(cache=False, select=["H301"], report_unused_suppressions=True))
+    assert [(f.code, f.path, f.line) for f in result.findings] == [("H301", "db.py", 11)]
+    assert [(f.code, f.line) for f in result.suppressed] == [("H301", 5)]
