@@ -117,7 +117,6 @@ def _bound_by_loop(node: cst.CSTNode, name: str) -> bool:
     return visitor.found
 
 
-
 def hand_rolled_csrf(project) -> str | None:
     """A file of the project's own CSRF token mechanism, if any."""
     for path, file in sorted(project.python.items()):

@@ -48,6 +48,8 @@ def _outbound_name(name: str) -> bool:
     or with its words split (``IRCConnection``: IRC Connection)."""
     words = re.sub(r"(?<=[a-z\d])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", name)
     return OUTBOUND.search(name) is not None or OUTBOUND.search(words) is not None
+
+
 SQL_COL = r"(?:password|passwd|pwd)"
 # Byte prefilters: what a module must hold to have a PLAIN name or a SQL_COL
 # column (`pw` / `pwd` as whole words; `pass` is a keyword, so as a name it

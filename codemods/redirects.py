@@ -122,12 +122,17 @@ class _RedirectCalls(InFunction):
             self.calls[self.function].append(node)
 
 
+def _checks_host(function: cst.FunctionDef, code_for) -> bool:
+    """Whether a function with parameters checks a URL's host (``def get_safe_url(url)``
+    comparing ``urlsplit(...).netloc`` with the app's): what it returns is safe."""
+    return bool(function.params.params or function.params.posonly_params) and VALIDATION.search(
+        code_for(function.body)) is not None
+
+
 def _validators(module: cst.Module, code_for) -> set[str]:
-    """The module's own functions that check a URL's host (``def get_safe_url(url)``
-    comparing ``urlsplit(...).netloc`` with the app's): what they return is safe."""
+    """The module's own functions that check a URL's host (``_checks_host``)."""
     return {stmt.name.value for stmt in module.body
-            if isinstance(stmt, cst.FunctionDef) and (stmt.params.params or stmt.params.posonly_params)
-            and VALIDATION.search(code_for(stmt.body))}
+            if isinstance(stmt, cst.FunctionDef) and _checks_host(stmt, code_for)}
 
 
 def _url_builders(project, file, facts, functions) -> frozenset[str]:
@@ -144,7 +149,7 @@ def _url_builders(project, file, facts, functions) -> frozenset[str]:
         for call in calls_in(function):
             name = callee_name(call)
             if name and verdict.get(name, True):
-                verdict[name] = _builds_site_url(project, facts, cls, call.func, 0)
+                verdict[name] = _builds_site_url(project, facts, cls, call, 0)
     return frozenset(name for name, ok in verdict.items() if ok)
 
 
@@ -155,14 +160,14 @@ def _class_around(module: cst.Module, function: cst.FunctionDef) -> cst.ClassDef
     return None
 
 
-def _builds_site_url(project, facts, cls, func: cst.BaseExpression, depth: int) -> bool:
-    """Whether calling ``func`` (in the module of ``facts``, in a method of ``cls``)
-    returns this site's URL."""
-    if (func.value if isinstance(func, cst.Name) else func.attr.value if isinstance(func, cst.Attribute) else "") \
-            == "url_for":
+def _builds_site_url(project, facts, cls, call: cst.Call, depth: int) -> bool:
+    """Whether ``call`` (in the module of ``facts``, in a method of ``cls``) returns
+    this site's URL."""
+    if callee_name(call) == "url_for":
         return True
     if depth > 4:
         return False
+    func = call.func
     if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == "self":
         found = _method(project, facts, cls, func.attr.value, 0) if cls is not None else None
     else:
@@ -192,9 +197,8 @@ def _method(project, facts, cls: cst.ClassDef, name: str, depth: int):
 
 
 def _returns_site_urls(project, function: cst.FunctionDef, facts, cls, depth: int) -> bool:
-    if (function.params.params or function.params.posonly_params) \
-            and VALIDATION.search(facts.file.code_for(function.body)):
-        return True  # it checks the host (is_safe_url, netloc): what it returns is safe, as with _validators
+    if _checks_host(function, facts.file.code_for):
+        return True  # what it returns is safe, as with _validators
     returns = returns_of(function)
 
     def safe(node) -> bool:
@@ -204,7 +208,7 @@ def _returns_site_urls(project, function: cst.FunctionDef, facts, cls, depth: in
             return safe(node.left) and safe(node.right)
         if isinstance(node, cst.IfExp):
             return safe(node.body) and safe(node.orelse)
-        return isinstance(node, cst.Call) and _builds_site_url(project, facts, cls, node.func, depth + 1)
+        return isinstance(node, cst.Call) and _builds_site_url(project, facts, cls, node, depth + 1)
 
     return bool(returns) and all(safe(r.value) for r in returns)
 
