@@ -611,6 +611,8 @@ def _project_class(project, facts: ModuleFacts, func: cst.BaseExpression):
     """(the module-level class ``func`` names, the facts of its module), or None."""
     qualified = facts.qualify(func) or ""
     module, _, name = qualified.rpartition(".")
+    if module and not facts.imported(dotted_name(func) or ""):
+        return None  # an attribute of a local object
     path = project.find_module(module) if module else facts.file.path
     if path is None or is_test_path(path):
         return None
@@ -628,7 +630,7 @@ def _project_function(project, facts: ModuleFacts, func: cst.BaseExpression):
         return facts.functions[func.value], facts
     qualified = facts.qualify(func) or ""
     module, _, name = qualified.rpartition(".")
-    path = project.find_module(module) if module else None
+    path = project.find_module(module) if module and facts.imported(dotted_name(func) or "") else None
     if path is None or path == facts.file.path or is_test_path(path):
         return None
     try:
@@ -686,7 +688,7 @@ def _resolves_to_instance(project, facts: ModuleFacts, node: cst.BaseExpression,
         return True
     qualified = facts.qualify(node) or ""
     module, _, attr = qualified.rpartition(".")
-    path = project.find_module(module) if module else None
+    path = project.find_module(module) if module and facts.imported(name) else None
     return path is not None and attr in instances.get(path, set())
 
 

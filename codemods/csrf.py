@@ -69,7 +69,7 @@ def _object_key(project, facts, name: str, kind: str) -> tuple[str, str]:
         if obj.kind == kind and (obj.name == name or name in obj.aliases):
             return facts.file.path, obj.name
     module, _, attr = facts.qualify_name(name).rpartition(".")
-    path = project.find_module(module) if module else None
+    path = project.find_module(module) if module and facts.imported(name) else None
     if path is not None:
         other = project.facts_for(path)
         for obj in other.apps if other is not None else ():
@@ -214,7 +214,7 @@ def _extension_module(project, app: AppObject) -> tuple[str, str, int] | None:
                 continue
             qualified = scope.facts.qualify(call.func.value) or ""
             module, _, name = qualified.rpartition(".")
-            path = project.find_module(module) if module else None
+            path = project.find_module(module) if module and scope.facts.imported(dotted_name(call.func.value) or "") else None
             if path is None or path == app.file.path:
                 continue
             other = project.facts_for(path)

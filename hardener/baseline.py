@@ -56,6 +56,10 @@ class BaselineMatcher:
             return True
         return False
 
+    def give_back(self, finding: Finding) -> None:
+        """Undo ``take`` (the finding's part is scanned again)."""
+        self.left[key(finding)] += 1
+
 
 def dumps(findings: list[Finding]) -> str:
     entries = [

@@ -1,30 +1,35 @@
-"""The scan cache: a scan whose every input is unchanged is not run again.
+"""The scan cache: a part of the project whose every input is unchanged is not scanned again.
 
-A scan's findings depend on more than the file they are in: the project model
-(apps, blueprints, config classes) is built from every module, most rules look
-at views and settings in other modules, and several read templates, static
-JavaScript, requirements or ``.env`` files. Measured on this code base, no
-file rule's result depended on its own file alone (see docs/performance.md),
-so results are not reused per file: reusing them when another file changed
-could report what is no longer there, or miss what is.
+A scan is made part by part (``hardener.parts``): a part is a set of modules
+and templates that can see each other, and what the rules find in one part
+depends on nothing of another. A finding still depends on more than the file
+it is in (the part's apps, blueprints and config classes come from all its
+modules, and several rules read templates, static JavaScript, requirements or
+``.env`` files), so results are kept per part, not per file.
 
-An entry is reused only when everything the scan and its fixes read is the
-same:
+A stored part is reused only when everything its scan and its fixes read is
+the same:
 
-* the key: hardener's and the rules' source code, the versions of Python,
-  libcst, jinja2 and detect-secrets, the configuration (with the baseline's
-  entries) and the selected rules;
-* the content of every Python file and template the scan discovered;
-* every other file read through the workspace (requirements, ``.env``,
-  ``.gitignore``, static JavaScript...), by content, and every folder looked
-  at on disk (for example ``static/``), by listing.
+* the key of the entry: hardener's and the rules' source code, the versions of
+  Python, libcst, jinja2 and detect-secrets, the configuration (with the
+  baseline's entries) and the selected rules;
+* the content of each of the part's modules and templates, and the same split:
+  no file joined the part, and it was not cut in two;
+* the answers to the module lookups the part made in the whole project (a file
+  elsewhere may now answer to a name), and no file now at a path it looked up
+  and did not find;
+* every other file it read through the workspace (requirements, ``.env``,
+  ``.gitignore``, static JavaScript...), by content, and every folder it looked
+  at on disk (for example ``static/``), by listing. Reads of a fix count for
+  its part, also when the fix is computed after the scan.
 
-The entry holds the findings (every field), their fixes' titles and safety,
-the change sets the front end computed (a JSON report computes them all, so
-the next JSON report needs none), the errors and counts. A cached fix whose
-change set was not computed yet is computed by scanning again, without the
-cache, when it is asked for. ``--apply-all`` and the interactive review never
-use cached fixes: they compose fixes on live trees.
+The entry holds, per part, the findings (every field), their fixes' titles and
+safety, the change sets the front end computed (a JSON report computes them
+all, so the next JSON report needs none), the errors and counts; and, per
+module, what the split read off it. A cached fix whose change set was not
+computed yet is computed by scanning again, without the cache, when it is
+asked for. ``--apply-all`` and the interactive review never use cached fixes:
+they compose fixes on live trees.
 
 Entries live in ``.hardener/cache/`` under the scanned root (``.hardener/``
 holds a ``.gitignore`` of ``*``), as JSON (never pickle: loading a cache file
@@ -49,7 +54,7 @@ from hardener.models import ChangeSet, Confidence, FileChange, Finding, Fix, Fix
 from hardener.workspace import Workspace
 
 CACHE_DIR = ".hardener/cache"
-SCHEMA = 1
+SCHEMA = 2
 KEEP_ENTRIES = 4  # entries (one per configuration) kept per project
 _LIBRARIES = ("libcst", "jinja2", "detect-secrets", "tomlkit")
 
@@ -133,9 +138,6 @@ class Inputs:
     files: dict[str, str]  # "py:path" / "tpl:path" -> sha256 of the content
     workspace: TrackingWorkspace
 
-    def digest(self) -> str:
-        return hashlib.sha256(json.dumps(sorted(self.files.items())).encode()).hexdigest()
-
 
 class ScanCache:
     """The cache of one project root for one configuration and rule selection."""
@@ -147,29 +149,76 @@ class ScanCache:
             json.dumps([code_fingerprint(), config.fingerprint(), sorted(rule_codes), sys.getrecursionlimit()]).encode()
         ).hexdigest()
         self.path = self.root / CACHE_DIR / f"scan-{self.key[:24]}.json"
+        self._loaded: dict | None = None
 
     def workspace(self) -> TrackingWorkspace:
         return TrackingWorkspace(self.root)
 
     # -- reading
-    def lookup(self, inputs: Inputs) -> dict | None:
-        """The stored entry if every input is unchanged, else None."""
-        try:
-            entry = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
-            return None
-        if not isinstance(entry, dict) or entry.get("schema") != SCHEMA or entry.get("key") != self.key:
-            return None
-        if entry.get("files") != inputs.digest():
-            return None
+    def _entry(self) -> dict | None:
+        if self._loaded is None:
+            try:
+                entry = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError, UnicodeDecodeError):
+                entry = None
+            if not isinstance(entry, dict) or entry.get("schema") != SCHEMA or entry.get("key") != self.key:
+                entry = {}
+            self._loaded = entry
+        return self._loaded or None
+
+    def links(self, inputs: Inputs) -> dict[str, tuple[list[str], bool]]:
+        """What ``hardener.parts.file_links`` gave for the modules whose content is unchanged."""
+        entry = self._entry()
+        if entry is None:
+            return {}
+        now = inputs.files
+        return {path: (names, own) for path, (digest, names, own) in entry.get("links", {}).items()
+                if now.get(f"py:{path}") == digest}
+
+    def reusable(self, inputs: Inputs, static: list, index: dict[str, str], restorer: "Restorer") -> list:
+        """The stored parts every input of which is unchanged, as pairs of the
+        static parts (``hardener.parts.split``) each one is made of and its
+        record. A stored part holds when its files have the same content, it is
+        still made of whole static parts, its module lookups give the same
+        answers, no path it missed exists now, and what else it read or looked
+        at on disk is the same."""
+        from hardener.parts import Part
+        from hardener.scanner import PartRecord
+
+        entry = self._entry()
+        if entry is None:
+            return []
+        now = inputs.files
+        position = {key: i for i, key in enumerate(now)}
+        static_of = {path: part for part in static for path in [*part.python, *part.templates]}
         ws = inputs.workspace
-        for rel, digest in entry.get("reads", {}).items():
-            if _sha(ws.read(rel)) != digest:
-                return None
-        for rel, state in entry.get("paths", {}).items():
-            if _path_state(ws.abspath(rel)) != state:
-                return None
-        return entry
+        out = []
+        for stored in entry.get("parts", []):
+            files = stored["files"]
+            if any(now.get(key) != digest for key, digest in files.items()):
+                continue
+            members = {key.partition(":")[2] for key in files}
+            covered = list({id(static_of[m]): static_of[m] for m in members}.values())
+            if any(m not in members for part in covered for m in [*part.python, *part.templates]):
+                continue  # a file joined the part, or it was split
+            if any(index.get(dotted) != answer for dotted, answer in stored["queries"].items()):
+                continue
+            if any(f"py:{m}" in now or f"tpl:{m}" in now for m in stored["missed"]):
+                continue
+            if any(_sha(ws.read(rel)) != digest for rel, digest in stored["reads"].items()):
+                continue
+            if any(_path_state(ws.abspath(rel)) != state for rel, state in stored["paths"].items()):
+                continue
+            keys = sorted(files, key=position.__getitem__)
+            part = Part([k[3:] for k in keys if k.startswith("py:")], [k[4:] for k in keys if k.startswith("tpl:")])
+            record = PartRecord(part, None, restored=True, stored=stored,
+                                findings=[restorer.finding(f) for f in stored["findings"]],
+                                suppressed=[restorer.finding(f) for f in stored["suppressed"]],
+                                baselined=[restorer.finding(f) for f in stored["baselined"]],
+                                errors=[tuple(e) for e in stored["errors"]], files_scanned=stored["files_scanned"],
+                                flask=stored["flask"], texts=stored["texts"])
+            out.append((covered, record))
+        return out
 
     # -- writing
     def store(self, result) -> bool:
@@ -183,17 +232,11 @@ class ScanCache:
         ws = inputs.workspace
         if ws.pending:
             return False
-        reads = {rel: digest for rel, digest in ws.reads.items() if f"py:{rel}" not in inputs.files
-                 and f"tpl:{rel}" not in inputs.files}
-        paths = {rel: _path_state(Path(ws.root) / rel) for rel in sorted(ws.looked_up)
-                 if f"py:{rel}" not in inputs.files and f"tpl:{rel}" not in inputs.files}
         entry = {
-            "schema": SCHEMA,
-            "key": self.key,
-            "files": inputs.digest(),
-            "reads": reads,
-            "paths": paths,
-            "result": _result_to_data(result),
+            "schema": SCHEMA, "key": self.key,
+            "parts": [self._part(record, result, inputs) for record in result.parts],
+            "links": {path: [inputs.files[f"py:{path}"], names, own] for path, (names, own) in result.links.items()
+                      if f"py:{path}" in inputs.files},
         }
         try:
             _ensure_state_dir(self.root)
@@ -202,6 +245,38 @@ class ScanCache:
         except OSError:
             return False  # a read-only project: scanning works, caching does not
         return True
+
+    @staticmethod
+    def _part(record, result, inputs: Inputs) -> dict:
+        data = {
+            "findings": [_finding_to_data(f) for f in record.findings],
+            "suppressed": [_finding_to_data(f) for f in record.suppressed],
+            "baselined": [_finding_to_data(f) for f in record.baselined],
+            "errors": [list(e) for e in record.errors],
+            "files_scanned": record.files_scanned,
+            "flask": record.flask,
+        }
+        if record.stored is not None:  # restored: what it was checked against is the same
+            return {**record.stored, **data}
+        part = record.part
+        files = {key: inputs.files[key] for key in [*(f"py:{p}" for p in part.python), *(f"tpl:{t}" for t in part.templates)]}
+        own = {key.partition(":")[2] for key in files}
+        root = Path(inputs.workspace.root)
+        shown = {f.path for f in [*record.findings, *record.suppressed, *record.baselined]}
+        texts = {}
+        for path in sorted(shown):
+            source = dict.get(result.project.python, path)
+            if source is not None and "text" in source.__dict__:
+                texts[path] = source.text  # the source text libcst gave, for the lines a report shows
+        return {
+            "files": files,
+            "queries": record.queries,
+            "missed": sorted(record.missed),
+            "reads": {rel: digest for rel, digest in record.reads.items() if rel not in own},
+            "paths": {rel: _path_state(root / rel) for rel in sorted(record.paths) if rel not in own},
+            **data,
+            "texts": texts,
+        }
 
     def _prune(self) -> None:
         entries = sorted(self.path.parent.glob("scan-*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
@@ -257,24 +332,6 @@ def _finding_to_data(f: Finding) -> dict:
         "line": f.line, "column": f.column, "end_line": f.end_line, "end_column": f.end_column,
         "snippet": f.snippet, "secret_values": list(f.secret_values), "occurrence": f.occurrence,
         "fix": _fix_to_data(f.fix),
-    }
-
-
-def _result_to_data(result) -> dict:
-    project = result.project
-    shown = {f.path for f in [*result.findings, *result.suppressed, *result.baselined]}
-    texts = {}
-    for path in sorted(shown):
-        source = project.python.get(path)
-        if source is not None and "text" in source.__dict__:
-            texts[path] = source.text
-    return {
-        "findings": [_finding_to_data(f) for f in result.findings],
-        "suppressed": [_finding_to_data(f) for f in result.suppressed],
-        "baselined": [_finding_to_data(f) for f in result.baselined],
-        "errors": [list(e) for e in result.scan_errors],
-        "files_scanned": result.files_scanned,
-        "texts": texts,  # the source text libcst gave, for the lines a report shows
     }
 
 
@@ -338,5 +395,5 @@ def save(result) -> bool:
     if cache is None:
         return False
     if result.cached and not (result.restorer is not None and result.restorer.computed):
-        return False
+        return False  # every part was restored, and no change set was computed for one
     return cache.store(result)

@@ -15,6 +15,7 @@ from typing import Iterator
 
 import libcst as cst
 
+from hardener.parts import Whole, is_test_path, module_index, module_name_for
 from hardener.source import ParseError, PythonFile, TemplateFile
 
 CONFIG_METHODS = {"from_object", "from_pyfile", "from_envvar", "from_prefixed_env", "from_mapping", "from_file"}
@@ -164,6 +165,11 @@ class ModuleFacts:
     def qualify(self, node: cst.BaseExpression) -> str | None:
         name = dotted_name(node)
         return self.qualify_name(name) if name is not None else None
+
+    def imported(self, name: str) -> bool:
+        """Whether ``a.b`` starts with a name the module imports (``a.b`` is then
+        looked up in that module; a local object's attribute is not)."""
+        return name.partition(".")[0] in self.imports
 
     def qualify_name(self, name: str) -> str:
         """``a.b`` with ``a`` replaced by what the module imports under that name."""
@@ -384,22 +390,6 @@ class _FactsAndCallsVisitor(_FactsVisitor):
 # --------------------------------------------------------------------------- project
 
 
-def is_test_path(path: str) -> bool:
-    parts = path.split("/")
-    name = parts[-1]
-    return (
-        any(p in ("tests", "test", "testing") for p in parts[:-1])
-        or name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-    )
-
-
-def module_name_for(path: str) -> str:
-    name = path[:-3] if path.endswith(".py") else path
-    if name.endswith("/__init__"):
-        name = name[: -len("/__init__")]
-    return name.replace("/", ".")
-
-
 @dataclass
 class Project:
     """Everything the rules share about one project."""
@@ -410,6 +400,7 @@ class Project:
     workspace: object  # hardener.workspace.Workspace
     errors: list[tuple[str, str]] = field(default_factory=list)
     config: object | None = None  # the run's hardener.config.Config (rules read e.g. headers_fix)
+    whole: Whole | None = None  # when this is one part of a project (hardener.parts): the whole one
 
     _file_facts: dict[str, ModuleFacts | None] = field(default_factory=dict, repr=False)
     # path -> None if not dormant, else the names of its classes that have bases
@@ -495,16 +486,16 @@ class Project:
     @cached_property
     def module_index(self) -> dict[str, str]:
         """dotted module name -> path, including names relative to source roots."""
-        index: dict[str, str] = {}
-        for path in sorted(self.python, key=lambda p: p.count("/")):
-            name = module_name_for(path)
-            parts = name.split(".")
-            for i in range(len(parts)):
-                index.setdefault(".".join(parts[i:]), path)
-        return index
+        return module_index(self.python)
 
     def find_module(self, dotted: str) -> str | None:
-        return self.module_index.get(dotted)
+        found = self.module_index.get(dotted)
+        if self.whole is not None:
+            wider = self.whole.index.get(dotted)
+            self.whole.queries[dotted] = wider
+            if wider != found:  # the whole project's answer lies in another part
+                self.whole.escapes.add(wider)
+        return found
 
     # -- linking: from_object targets, class inheritance
     def _link(self, all_facts: dict[str, ModuleFacts]) -> set[str]:

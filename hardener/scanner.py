@@ -13,6 +13,7 @@ from hardener.config import CONFIDENCES, SEVERITIES, Config
 from hardener.discovery import discover
 from hardener.gctune import gc_tuned
 from hardener.models import Finding
+from hardener.parts import Part, PartFiles, Whole, module_index, split
 from hardener.project import Project
 from hardener.rules import Rule, select_rules
 from hardener.source import ParseError, PythonFile, Suppressions, TemplateFile
@@ -39,7 +40,46 @@ class ScanResult:
     cached: bool = False  # restored from the scan cache
     cache_inputs: object | None = field(default=None, repr=False)  # what the cache needs to store this scan
     cache: object | None = field(default=None, repr=False)  # the hardener.cache.ScanCache used, if any
-    restorer: object | None = field(default=None, repr=False)  # builds the fixes of a cached result
+    restorer: object | None = field(default=None, repr=False)  # builds the fixes of findings from the cache
+    parts: list["PartRecord"] = field(default_factory=list, repr=False)  # what each part of the project gave
+    links: dict = field(default_factory=dict, repr=False)  # what hardener.parts.file_links gave, by path
+
+
+@dataclass(eq=False)
+class PartRecord:
+    """What one part of the project gave (hardener.parts), scanned here or restored from the cache."""
+
+    part: Part
+    project: Project | None
+    findings: list[Finding] = field(default_factory=list)
+    suppressed: list[Finding] = field(default_factory=list)
+    baselined: list[Finding] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    files_scanned: int = 0
+    flask: bool = False
+    cancelled: bool = False
+    restored: bool = False
+    # what the cache checks before it reuses the record
+    queries: dict[str, str | None] = field(default_factory=dict)  # module lookups and their answers
+    missed: set[str] = field(default_factory=set)  # paths looked up that no file had
+    reads: dict[str, str | None] = field(default_factory=dict)  # other files read, by content
+    paths: set[str] = field(default_factory=set)  # paths looked at on disk
+    texts: dict[str, str] = field(default_factory=dict)  # restored: the source text of the findings' files
+    stored: dict | None = None  # restored: the cache's entry for it
+
+
+def _reading_into(ws, record: PartRecord, compute):
+    """A fix's compute whose reads through the workspace count as its part's."""
+
+    def tracked():
+        outer, outer_paths = ws.reads, ws.looked_up
+        ws.reads, ws.looked_up = record.reads, record.paths
+        try:
+            return compute()
+        finally:
+            ws.reads, ws.looked_up = outer, outer_paths
+
+    return tracked
 
 
 # The files of recent scans, by root and path: a scan of content already parsed
@@ -103,7 +143,6 @@ class Scanner:
         found = discover(self.root, self.config.exclude)
         errors = list(found.errors) + list(self.config.errors)
         python: dict[str, PythonFile] = {}
-        templates: dict[str, TemplateFile] = {}
         read: dict[str, TemplateFile] = {}
         if self.cache is not None:
             ws.quiet = True  # the discovered files are in the cache key by content
@@ -123,6 +162,9 @@ class Scanner:
         finally:
             if self.cache is not None:
                 ws.quiet = False
+        project = Project(str(self.root), python, read, ws, errors, self.config)
+        result = ScanResult(self.root, project, errors=errors, cache=self.cache)
+        index = module_index(python)
         inputs = None
         if self.cache is not None:
             from hardener.apply import _sha
@@ -130,84 +172,111 @@ class Scanner:
 
             inputs = Inputs({**{f"py:{rel}": _sha(f.data) for rel, f in python.items()},
                              **{f"tpl:{rel}": _sha(t.data) for rel, t in read.items()}}, ws)
-            entry = self.cache.lookup(inputs)
-            if entry is not None:
-                return self._restore(entry, inputs, python, read, errors, on_progress, on_finding)
+            result.cache_inputs = inputs
+            result.links = self.cache.links(inputs)
+        static = split({rel: f.data for rel, f in python.items()}, list(read), index, result.links)
+        queue = list(static)
+        order = {path: i for i, path in enumerate([*python, *read])}
+        reused: dict[int, PartRecord] = {}
+        if inputs is not None:
+            result.restorer = self._restorer()
+            for covered, record in self.cache.reusable(inputs, static, index, result.restorer):
+                # a stored part may be several static ones merged: it takes the place of the first
+                first = min(queue.index(p) for p in covered)
+                for p in covered:
+                    queue[queue.index(p)] = None
+                queue[first] = record.part
+                reused[id(record.part)] = record
+            queue = [p for p in queue if p is not None]
         live_errors = len(errors)  # discovery, configuration and reading: checked again on every run
-        for rel, template in read.items():
-            problem = template.syntax_error()
-            if problem:
-                errors.append((rel, problem))  # rules leave a template they cannot read alone
-            else:
-                templates[rel] = template
-        project = Project(str(self.root), python, templates, ws, errors, self.config)
-        result = ScanResult(self.root, project, errors=errors, cache_inputs=inputs, cache=self.cache)
         suppressions: dict[str, Suppressions] = {}
         baseline = self.config.baseline_data.matcher() if self.config.baseline_data is not None else None
 
-        def emit(finding: Finding) -> None:
+        def emit(record: PartRecord, finding: Finding) -> None:
             if not self._keep(finding):
                 return
             sup = suppressions.get(finding.path)
             if sup is None:
-                source = python.get(finding.path) or templates.get(finding.path)
+                source = python.get(finding.path) or read.get(finding.path)
                 text = source.data.decode("utf-8", "replace") if source is not None else ""
-                kind = "python" if finding.path in python else "template" if finding.path in templates else None
+                kind = "python" if finding.path in python else "template" if finding.path in read else None
                 sup = suppressions[finding.path] = Suppressions.parse(text, kind, self.config.tool_suppressions)
             if sup.suppresses(finding.code, finding.line, finding.end_line):
-                result.suppressed.append(finding)
+                record.suppressed.append(finding)
                 return
             if baseline is not None and baseline.take(finding):
-                result.baselined.append(finding)
+                record.baselined.append(finding)
                 return
-            result.findings.append(finding)
-            if on_finding:
+            record.findings.append(finding)
+            if on_finding and not everything_reused:
                 on_finding(finding)
 
-        file_rules = [r for r in self.rules if type(r).check_file is not Rule.check_file]
-        template_rules = [r for r in self.rules if type(r).check_template is not Rule.check_template]
-        project_rules = [r for r in self.rules if type(r).check_project is not Rule.check_project]
-        paths = list(python)
-        total = len(paths) + len(templates)
-        done = 0
-        for rel in paths:
-            if self.cancel.is_set():
-                result.cancelled = True
-                break
-            file = python[rel]
-            if on_progress:
-                on_progress(done, total, rel)
-            project.in_model(rel)  # test and dormant modules are parsed only when a rule needs them
-            wanted = [rule for rule in file_rules if rule.wants(file.data)]
-            if wanted and file.parse_error is None:
-                self._check_file(file, project, wanted, errors, emit)
-            elif file.parsed:  # the facts pass met a problem in a tree (too deep: reported below)
-                for rule in wanted:
-                    self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_file(file, project)])
-            if file.parse_error is not None:
-                errors.append((rel, file.parse_error))
-            done += 1
-        if not result.cancelled:
-            for rel, template in templates.items():
-                if on_progress:
-                    on_progress(done, total, rel)
-                for rule in template_rules:
-                    if rule.template_triggers and not any(t in template.text for t in rule.template_triggers):
-                        continue
-                    self._guarded(rule, rel, errors, lambda: [emit(f) for f in rule.check_template(template, project)])
-                done += 1
-            for rule in project_rules:
-                self._guarded(rule, ".", errors, lambda: [emit(f) for f in rule.check_project(project)])
-            if self.config.report_unused_suppressions or any(c.strip().upper() == "H000" for c in self.config.select):
-                from hardener.unused import unused_suppressions
+        def forget(record: PartRecord) -> None:
+            """Undo what emitting the findings of a part scanned again did."""
+            for finding in record.baselined:
+                baseline.give_back(finding)
+            for path in [*record.part.python, *record.part.templates]:
+                suppressions.pop(path, None)  # they remember what they hid
 
-                ran = {r.code for r in self.rules}
-                result.findings += unused_suppressions(project, suppressions, ran)
-            if not project.is_flask_project():
-                errors.append((".", f"no Flask app found under {self.root} ({len(python)} Python files scanned)"))
+        # the parts, in the order of their first file; a part whose lookups escaped
+        # into others is merged with them and scanned again
+        owner = {path: part for part in queue for path in [*part.python, *part.templates]}
+        records: dict[int, PartRecord] = {}  # by id of the part
+        everything_reused = len(reused) == len(queue)  # the findings are streamed in their order at the end
+        total = len(python) + len(read)
+        progress = [0]
+        while queue and not result.cancelled:
+            part = queue.pop(0)
+            record = reused.get(id(part))
+            if record is not None:
+                for path, text in record.texts.items():
+                    if path in python:
+                        python[path].__dict__["text"] = text  # what libcst gave for this content: the lines reports show
+                for finding in record.findings:
+                    if on_finding and not everything_reused:
+                        on_finding(finding)
+                progress[0] += len(part.python) + len(part.templates)
+                if on_progress:
+                    on_progress(progress[0], total, "")
+            else:
+                record = PartRecord(part, None)
+                escapes = self._scan_part(record, python, read, index, lambda f, r=record: emit(r, f),
+                                          on_progress, progress, total)
+                if escapes and not record.cancelled:
+                    forget(record)
+                    others = [p for p in {id(owner[path]): owner[path] for path in escapes}.values() if p is not part]
+                    members = sorted({path for p in (part, *others) for path in [*p.python, *p.templates]},
+                                     key=order.__getitem__)
+                    merged = Part([m for m in members if m in python], [m for m in members if m not in python])
+                    for other in others:
+                        if other in queue:
+                            queue.remove(other)
+                        gone = records.pop(id(other), None)
+                        if gone is not None:
+                            forget(gone)
+                            progress[0] -= gone.files_scanned
+                            result.parts.remove(gone)
+                    for path in members:
+                        owner[path] = merged
+                    queue.insert(0, merged)
+                    continue
+                if self.config.report_unused_suppressions or any(c.strip().upper() == "H000" for c in self.config.select):
+                    from hardener.unused import unused_suppressions
+
+                    record.findings += unused_suppressions(record.project, suppressions, {r.code for r in self.rules})
+                result.cancelled = record.cancelled
+            records[id(part)] = record
+            result.parts.append(record)
+        for record in result.parts:
+            result.findings += record.findings
+            result.suppressed += record.suppressed
+            result.baselined += record.baselined
+            errors.extend(record.errors)
+            result.files_scanned += record.files_scanned
+        if not result.cancelled and not any(record.flask for record in result.parts):
+            errors.append((".", f"no Flask app found under {self.root} ({len(python)} Python files scanned)"))
         if on_progress:
-            on_progress(done, total, "")
-        result.files_scanned = done
+            on_progress(result.files_scanned, total, "")
         result.findings.sort(key=Finding.sort_key)
         seen: dict[tuple[str, str, str], int] = {}
         for finding in reversed(result.findings):
@@ -215,39 +284,94 @@ class Scanner:
             finding.occurrence = seen.get(key, 0)
             seen[key] = finding.occurrence + 1
         result.scan_errors = errors[live_errors:]
-        errors.sort()
-        return result
-
-    def _restore(self, entry: dict, inputs, python, templates, errors, on_progress, on_finding) -> ScanResult:
-        """The result of an earlier scan of exactly these inputs, streamed like a scan's."""
-        from hardener.cache import Restorer
-
-        data = entry["result"]
-        for path, text in data.get("texts", {}).items():
-            if path in python:
-                python[path].__dict__["text"] = text  # what libcst gave for this content: the lines reports show
-        project = Project(str(self.root), python, templates, self.workspace, errors, self.config)
-        restorer = Restorer(lambda: Scanner(self.root, self.config, Workspace(self.root),
-                                            rules=[type(r) for r in self.rules]).run())
-        result = ScanResult(self.root, project, errors=errors, cached=True, cache_inputs=inputs, cache=self.cache,
-                            restorer=restorer)
-        result.findings = [restorer.finding(f) for f in data["findings"]]
-        result.suppressed = [restorer.finding(f) for f in data["suppressed"]]
-        result.baselined = [restorer.finding(f) for f in data["baselined"]]
-        result.scan_errors = [tuple(e) for e in data["errors"]]
-        result.files_scanned = data["files_scanned"]
-        paths = [*python, *templates]
-        if on_progress:
-            for done, rel in enumerate(paths):
-                on_progress(done, len(paths), rel)
-        if on_finding:
+        result.cached = bool(reused) and all(record.restored for record in result.parts)
+        if on_finding and everything_reused:
             for finding in result.findings:
                 on_finding(finding)
-        if on_progress:
-            on_progress(len(paths), len(paths), "")
-        errors.extend(result.scan_errors)
         errors.sort()
         return result
+
+    def _restorer(self):
+        """Builds the fixes of findings restored from the cache (from a scan without it, when needed)."""
+        from hardener.cache import Restorer
+
+        return Restorer(lambda: Scanner(self.root, self.config, Workspace(self.root),
+                                        rules=[type(r) for r in self.rules]).run())
+
+    def _scan_part(self, record: PartRecord, python, read, index, emit, on_progress, progress, total) -> set[str]:
+        """One part of the project, scanned as a project of its own into its
+        record (``emit`` files each finding there); the paths of other parts
+        its lookups reached are returned (then the record is of no use)."""
+        part = record.part
+        ws = self.workspace
+        tracking = self.cache is not None
+        if tracking:
+            ws.reads, ws.looked_up = {}, set()
+        whole = Whole(python, read, index)
+        problems: list[tuple[str, str]] = []
+        templates: dict[str, TemplateFile] = {}
+        for rel in part.templates:
+            problem = read[rel].syntax_error()
+            if problem:
+                problems.append((rel, problem))  # rules leave a template they cannot read alone
+            else:
+                templates[rel] = read[rel]
+        own = {*part.python, *part.templates}
+        project = Project(str(self.root), PartFiles({p: python[p] for p in part.python}, whole, python, own),
+                          PartFiles(templates, whole, read, own), ws, problems, self.config, whole=whole)
+        record.project = project
+        if tracking:
+            inner = emit
+
+            def emit(finding: Finding) -> None:
+                fix = finding.fix
+                while fix is not None:  # its reads count for this part, whenever it is computed
+                    fix.compute = _reading_into(ws, record, fix.compute)
+                    fix = fix.alternative
+                inner(finding)
+        file_rules = [r for r in self.rules if type(r).check_file is not Rule.check_file]
+        template_rules = [r for r in self.rules if type(r).check_template is not Rule.check_template]
+        project_rules = [r for r in self.rules if type(r).check_project is not Rule.check_project]
+        start = progress[0]
+        for rel in part.python:
+            if self.cancel.is_set():
+                record.cancelled = True
+                break
+            file = python[rel]
+            if on_progress:
+                on_progress(progress[0], total, rel)
+            project.in_model(rel)  # test and dormant modules are parsed only when a rule needs them
+            wanted = [rule for rule in file_rules if rule.wants(file.data)]
+            if wanted and file.parse_error is None:
+                self._check_file(file, project, wanted, problems, emit)
+            elif file.parsed:  # the facts pass met a problem in a tree (too deep: reported below)
+                for rule in wanted:
+                    self._guarded(rule, rel, problems, lambda: [emit(f) for f in rule.check_file(file, project)])
+            if file.parse_error is not None:
+                problems.append((rel, file.parse_error))
+            progress[0] += 1
+        if not record.cancelled:
+            for rel, template in templates.items():
+                if on_progress:
+                    on_progress(progress[0], total, rel)
+                for rule in template_rules:
+                    if rule.template_triggers and not any(t in template.text for t in rule.template_triggers):
+                        continue
+                    self._guarded(rule, rel, problems, lambda: [emit(f) for f in rule.check_template(template, project)])
+                progress[0] += 1
+            progress[0] += len(part.templates) - len(templates)
+            for rule in project_rules:
+                self._guarded(rule, ".", problems, lambda: [emit(f) for f in rule.check_project(project)])
+            record.flask = project.is_flask_project()
+        record.files_scanned = progress[0] - start
+        record.errors = problems
+        record.queries, record.missed = whole.queries, whole.missed
+        if tracking:
+            record.reads, record.paths = ws.reads, ws.looked_up
+            ws.reads, ws.looked_up = {}, set()
+        if whole.escapes:
+            progress[0] = start
+        return whole.escapes
 
     def _check_file(self, file: PythonFile, project: Project, wanted: list[Rule], errors, emit) -> None:
         """Run the file rules whose triggers matched, parsing the file only if

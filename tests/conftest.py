@@ -49,3 +49,12 @@ def snapshot_tree(root: Path) -> dict[str, bytes]:
         if path.is_file() and ".hardener" not in path.parts and "__pycache__" not in path.parts:
             out[path.relative_to(root).as_posix()] = path.read_bytes()
     return out
+
+
+@pytest.fixture
+def cli_recursion_limit():
+    """In-process scans share cache entries with the command line only at its recursion limit."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(old, 6000))
+    yield
+    sys.setrecursionlimit(old)

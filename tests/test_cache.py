@@ -46,15 +46,7 @@ def shop(tmp_path):
     return copy_sample("shop_factory", tmp_path)
 
 
-@pytest.fixture(autouse=True)
-def cli_recursion_limit():
-    """In-process scans share cache entries with the command line only at its recursion limit."""
-    import sys
-
-    old = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(old, 6000))
-    yield
-    sys.setrecursionlimit(old)
+pytestmark = pytest.mark.usefixtures("cli_recursion_limit")
 
 
 def test_cached_rescan_equals_a_scan_without_the_cache(shop):
@@ -95,7 +87,8 @@ def test_the_cache_is_really_used_and_no_cache_bypasses_it(shop):
     real = _report(shop)
     entry_path = _entries(shop)[0]
     entry = json.loads(entry_path.read_text())
-    entry["result"]["findings"][0]["message"] = "planted in the cache"
+    first = min((f for part in entry["parts"] for f in part["findings"]), key=lambda f: (f["path"], f["line"]))
+    first["message"] = "planted in the cache"
     entry_path.write_text(json.dumps(entry))
     assert _report(shop)["findings"][0]["message"] == "planted in the cache"
     assert _report(shop, "--no-cache")["findings"][0]["message"] == real["findings"][0]["message"]
@@ -203,13 +196,13 @@ def test_fixes_not_computed_before_are_computed_on_demand(shop):
     text = run_hardener(shop, "--exit-zero")  # a text report: no change set is computed or stored
     assert text.returncode in (0, 2)
     entry = json.loads(_entries(shop)[0].read_text())
-    assert not any("changeset" in (f["fix"] or {}) for f in entry["result"]["findings"])
+    assert not any("changeset" in (f["fix"] or {}) for part in entry["parts"] for f in part["findings"])
     diff = run_hardener(shop, "--diff")
     fresh = run_hardener(shop, "--diff", "--no-cache")
     assert MASKED.sub("<secret>", diff.stdout) == MASKED.sub("<secret>", fresh.stdout)
     assert diff.stdout.count("\n+++ ") or diff.stdout.count("+++ b/")
     entry = json.loads(_entries(shop)[0].read_text())
-    assert any("changeset" in (f["fix"] or {}) for f in entry["result"]["findings"])  # kept for next time
+    assert any("changeset" in (f["fix"] or {}) for part in entry["parts"] for f in part["findings"])  # kept
 
 
 def test_a_hit_streams_progress_and_findings(shop):

@@ -253,6 +253,7 @@ FLASKR = {
     # the shape of Flask's own tutorial: tests post forms and know nothing about CSRF tokens
     "flaskr/__init__.py": "import os\nfrom flask import Flask, request, session\n\n\n"
                           "def create_app(test_config=None):\n    app = Flask(__name__)\n"
+                          "    app.config.from_object('config.Config')\n"
                           "    app.config.from_mapping(SECRET_KEY=os.environ.get('SECRET_KEY', 'x' * 40))\n"
                           "    if test_config is not None:\n        app.config.from_mapping(test_config)\n\n"
                           "    @app.route('/post', methods=['POST'])\n    def post():\n"

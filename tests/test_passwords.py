@@ -99,6 +99,7 @@ def test_store_without_any_check_site_is_not_fixed(tmp_path):
 
 
 HASHING_MODELS = {
+    "db.py": "from flask_sqlalchemy import SQLAlchemy\n\ndb = SQLAlchemy()\n",
     # the property setter of Flasky and of many tutorials
     "models.py": "from werkzeug.security import generate_password_hash\nfrom .db import db\n\n\n"
                  "class User(db.Model):\n    password_hash = db.Column(db.String(256))\n\n"

@@ -197,7 +197,8 @@ def test_saving_something_else_is_not_an_upload(tmp_path):
 
 def test_file_field_counts_as_uploads(tmp_path):
     root = project(tmp_path, {
-        "app.py": "from flask import Flask\napp = Flask(__name__)\napp.config['SECRET_KEY_FILE'] = 'k'\n",
+        "app.py": "from flask import Flask\nfrom forms import PhotoForm\napp = Flask(__name__)\n"
+                  "app.config['SECRET_KEY_FILE'] = 'k'\n",
         "forms.py": "from flask_wtf import FlaskForm\nfrom flask_wtf.file import FileField\n"
                     "class PhotoForm(FlaskForm):\n    photo = FileField()\n",
     })
