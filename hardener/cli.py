@@ -344,7 +344,8 @@ def report(root: Path, config, args) -> int:
 
     fmt = args.format or "text"
     result = _scan(root, config, progress=fmt == "text")
-    if fmt in ("json", "sarif") and not result.cached:  # these show every fix's change set
+    # these show every fix's change set; a child process's reads would not reach the cache
+    if fmt in ("json", "sarif") and result.cache is None:
         from hardener.parallel import compute_changesets
 
         shown = result.findings + (result.suppressed + result.baselined if args.show_suppressed else [])
@@ -370,7 +371,7 @@ def diff(root: Path, config, args) -> int:
     from hardener.models import FixError, Safety
 
     result = _scan(root, config, progress=False)
-    if not result.cached:
+    if result.cache is None:  # a child process's reads would not reach the cache
         from hardener.parallel import compute_changesets
 
         compute_changesets([f.fix for f in result.findings if f.fix is not None

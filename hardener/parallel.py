@@ -13,7 +13,9 @@ errors surface exactly as they would have.
 
 Only where ``os.fork`` exists, with more than one CPU, from a process that
 runs no other threads (the command line; never the review app), for enough
-fixes to be worth a fork, and only when asked: ``HARDENER_WORKERS=2``. It is
+fixes to be worth a fork, and only when asked: ``HARDENER_WORKERS=2``, in a
+run without the scan cache (what a fix reads in the child would not reach the
+cache's record of its part). It is
 off by default because it costs more than it gives now that fixes are cheap:
 on the benchmark tree it saved about 0.3 s of a 16 s JSON report, and the
 child copied about 110 MB of the parent's pages (computing a fix reads its

@@ -212,7 +212,10 @@ class Scanner:
                 on_finding(finding)
 
         def forget(record: PartRecord) -> None:
-            """Undo what emitting the findings of a part scanned again did."""
+            """Undo what emitting the findings of a part scanned again did (a
+            restored part's findings were not emitted: the cache split them)."""
+            if record.restored:
+                return
             for finding in record.baselined:
                 baseline.give_back(finding)
             for path in [*record.part.python, *record.part.templates]:

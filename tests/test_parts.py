@@ -241,3 +241,22 @@ def test_rescans_by_parts_equal_scans_without_the_cache(make_project):
     fresh = _report(root, "--no-cache")
     assert _comparable(cached) == _comparable(fresh) and cached["errors"] == fresh["errors"]
     assert any(f["code"] == "H221" and f["path"] == "services/catalog/catalog/config.py" for f in cached["findings"])
+
+
+def test_a_merge_takes_back_what_the_first_scan_of_a_part_emitted(make_project, tmp_path):
+    """The billing part is scanned, escapes into the settings part and is scanned
+    again merged: its first scan's baseline matches are given back, so the
+    baseline still hides every finding it lists."""
+    from hardener.baseline import load_baseline, write_baseline
+
+    files = _service("billing")
+    files["services/billing/billing/__init__.py"] = files["services/billing/billing/__init__.py"].replace(
+        "billing.config.Config", "settings.prod.Config") + "\n\napp = create_app()\napp.run(debug=True)\n"
+    files["settings/settings/__init__.py"] = ""
+    files["settings/settings/prod.py"] = "class Config:\n    DEBUG = True\n"
+    root = make_project(files)
+    first = Scanner(root, Config()).run()
+    assert any(f.path == "services/billing/billing/__init__.py" for f in first.findings)
+    write_baseline(tmp_path / "baseline.json", first.findings)
+    again = Scanner(root, Config(baseline_data=load_baseline(tmp_path / "baseline.json"))).run()
+    assert again.findings == [] and len(again.baselined) == len(first.findings)
