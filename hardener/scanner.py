@@ -221,55 +221,77 @@ class Scanner:
             for path in [*record.part.python, *record.part.templates]:
                 suppressions.pop(path, None)  # they remember what they hid
 
-        # the parts, in the order of their first file; a part whose lookups escaped
-        # into others is merged with them and scanned again
+        # The parts, in rounds: each part of a round is scanned; those whose lookups
+        # escaped are merged with the parts they reached (all of a round's at once,
+        # so a part many others reach is scanned again once, not once for each)
+        # and the merged parts are the next round. The rest are done.
         owner = {path: part for part in queue for path in [*part.python, *part.templates]}
-        records: dict[int, PartRecord] = {}  # by id of the part
         everything_reused = len(reused) == len(queue)  # the findings are streamed in their order at the end
         total = len(python) + len(read)
         progress = [0]
+        done: dict[int, PartRecord] = {}  # by id of the part
+        unused = self.config.report_unused_suppressions or any(c.strip().upper() == "H000" for c in self.config.select)
         while queue and not result.cancelled:
-            part = queue.pop(0)
-            record = reused.get(id(part))
-            if record is not None:
-                for path, text in record.texts.items():
-                    if path in python:
-                        python[path].__dict__["text"] = text  # what libcst gave for this content: the lines reports show
-                for finding in record.findings:
-                    if on_finding and not everything_reused:
-                        on_finding(finding)
-                progress[0] += len(part.python) + len(part.templates)
-                if on_progress:
-                    on_progress(progress[0], total, "")
-            else:
-                record = PartRecord(part, None)
-                escapes = self._scan_part(record, python, read, index, lambda f, r=record: emit(r, f),
-                                          on_progress, progress, total)
-                if escapes and not record.cancelled:
-                    forget(record)
-                    others = [p for p in {id(owner[path]): owner[path] for path in escapes}.values() if p is not part]
-                    members = sorted({path for p in (part, *others) for path in [*p.python, *p.templates]},
-                                     key=order.__getitem__)
-                    merged = Part([m for m in members if m in python], [m for m in members if m not in python])
-                    for other in others:
-                        if other in queue:
-                            queue.remove(other)
-                        gone = records.pop(id(other), None)
-                        if gone is not None:
-                            forget(gone)
-                            progress[0] -= gone.files_scanned
-                            result.parts.remove(gone)
-                    for path in members:
-                        owner[path] = merged
-                    queue.insert(0, merged)
-                    continue
-                if self.config.report_unused_suppressions or any(c.strip().upper() == "H000" for c in self.config.select):
-                    from hardener.unused import unused_suppressions
+            reached: dict[int, set[str]] = {}  # id of a part scanned in this round -> the paths it escaped to
+            for part in queue:
+                record = reused.get(id(part))
+                if record is not None:
+                    for path, text in record.texts.items():
+                        if path in python:
+                            python[path].__dict__["text"] = text  # what libcst gave for this content: the lines reports show
+                    for finding in record.findings:
+                        if on_finding and not everything_reused:
+                            on_finding(finding)
+                    progress[0] += record.files_scanned
+                    if on_progress:
+                        on_progress(progress[0], total, "")
+                else:
+                    record = PartRecord(part, None)
+                    escapes = self._scan_part(record, python, read, index, lambda f, r=record: emit(r, f),
+                                              on_progress, progress, total)
+                    if escapes and not record.cancelled:
+                        reached[id(part)] = escapes
+                    elif unused:
+                        from hardener.unused import unused_suppressions
 
-                    record.findings += unused_suppressions(record.project, suppressions, {r.code for r in self.rules})
-                result.cancelled = record.cancelled
-            records[id(part)] = record
-            result.parts.append(record)
+                        record.findings += unused_suppressions(record.project, suppressions, {r.code for r in self.rules})
+                    result.cancelled = record.cancelled
+                done[id(part)] = record
+                if result.cancelled:
+                    break
+            if not reached or result.cancelled:
+                break
+            # the merged parts: each escaping part with the parts it reached, transitively
+            merged_into: dict[int, int] = {}  # id of a part -> id of the part standing for its group
+
+            def find(i: int) -> int:
+                while merged_into.get(i, i) != i:
+                    i = merged_into[i]
+                return i
+
+            parts_by_id = {id(owner[path]): owner[path] for path in owner}
+            for i, escapes in reached.items():
+                for path in escapes:
+                    a, b = find(i), find(id(owner[path]))
+                    if a != b:
+                        merged_into[max(a, b)] = min(a, b)
+            groups: dict[int, list[Part]] = {}
+            for i in {*reached, *merged_into}:
+                groups.setdefault(find(i), []).append(parts_by_id[i])
+            queue = []
+            for members_of in groups.values():
+                for old in members_of:
+                    gone = done.pop(id(old), None)
+                    if gone is not None:
+                        forget(gone)
+                        progress[0] -= gone.files_scanned
+                members = sorted({path for p in members_of for path in [*p.python, *p.templates]}, key=order.__getitem__)
+                merged = Part([m for m in members if m in python], [m for m in members if m not in python])
+                for path in members:
+                    owner[path] = merged
+                queue.append(merged)
+            queue.sort(key=lambda part: order[(part.python or part.templates)[0]])
+        result.parts = sorted(done.values(), key=lambda r: order[(r.part.python or r.part.templates)[0]])
         for record in result.parts:
             result.findings += record.findings
             result.suppressed += record.suppressed
@@ -372,8 +394,6 @@ class Scanner:
         if tracking:
             record.reads, record.paths = ws.reads, ws.looked_up
             ws.reads, ws.looked_up = {}, set()
-        if whole.escapes:
-            progress[0] = start
         return whole.escapes
 
     def _check_file(self, file: PythonFile, project: Project, wanted: list[Rule], errors, emit) -> None:

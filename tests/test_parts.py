@@ -260,3 +260,27 @@ def test_a_merge_takes_back_what_the_first_scan_of_a_part_emitted(make_project, 
     write_baseline(tmp_path / "baseline.json", first.findings)
     again = Scanner(root, Config(baseline_data=load_baseline(tmp_path / "baseline.json"))).run()
     assert again.findings == [] and len(again.baselined) == len(first.findings)
+
+
+def test_parts_that_reach_one_part_are_merged_in_one_round(make_project, monkeypatch):
+    """Ten services name one shared config module by a string only: all ten
+    escape into it in the first round and the merged part is scanned once
+    (merging them one at a time scanned the growing part again ten times)."""
+    files = {"shared/__init__.py": "", "shared/settings.py": "class Config:\n    DEBUG = True\n"}
+    for i in range(10):
+        files[f"svc{i}/pkg{i}/__init__.py"] = (
+            "from flask import Flask\n\n\ndef create_app():\n    app = Flask(__name__)\n"
+            "    app.config.from_object('shared.settings.Config')\n    return app\n")
+    root = make_project(files)
+    scanned = []
+    scan_part = Scanner._scan_part
+
+    def counting(self, record, *args):
+        scanned.append(len(record.part.python))
+        return scan_part(self, record, *args)
+
+    monkeypatch.setattr(Scanner, "_scan_part", counting)
+    result = Scanner(root, Config(select=["H101"])).run()
+    assert sorted(scanned) == [1] * 10 + [2] + [12]  # ten services, the shared package, then all merged
+    assert len(result.parts) == 1
+    assert [(f.code, f.path) for f in result.findings] == [("H101", "shared/settings.py")]
