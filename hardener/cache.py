@@ -113,7 +113,9 @@ def _path_state(path: Path):
 @dataclass
 class TrackingWorkspace(Workspace):
     """A workspace that remembers what was read through it, and which paths
-    were looked up on disk, so a cache entry can be checked against them."""
+    were looked up on disk, so a stored part can be checked against them. The
+    scanner swaps ``reads`` and ``looked_up`` for those of the part it scans
+    (and of the part whose fix is computed)."""
 
     reads: dict[str, str | None] = field(default_factory=dict)
     looked_up: set[str] = field(default_factory=set)

@@ -19,9 +19,9 @@ The split is made in two steps:
 * **dynamically**: a part's project looks things up in the whole project
   (``Project.find_module``, ``project.python[path]``, ``path in
   project.templates``...); a lookup whose answer lies in another part is an
-  *escape* (``Whole.escapes``). The scanner then merges the two parts and scans
-  the merged part again, so every lookup gives what it gives in the whole
-  project.
+  *escape* (``Whole.escapes``). After each round of parts, the scanner merges
+  every part that escaped with the parts it reached and scans the merged parts
+  again, so every lookup gives what it gives in the whole project.
 """
 
 from __future__ import annotations
