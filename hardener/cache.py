@@ -25,7 +25,8 @@ the same:
 
 The entry holds, per part, the findings (every field), their fixes' titles and
 safety, the change sets the front end computed (a JSON report computes them
-all, so the next JSON report needs none), the errors and counts; and, per
+all, so the next JSON report needs none) with the diffs a report showed, the
+errors and counts; and, per
 module, what the split read off it. A cached fix whose change set was not
 computed yet is computed by scanning again, without the cache, when it is
 asked for. ``--apply-all`` and the interactive review never use cached fixes:
@@ -302,15 +303,15 @@ def _unb64(text: str | None) -> bytes | None:
 
 def _changeset_to_data(cs: ChangeSet) -> dict:
     return {
-        "changes": [[c.path, _b64(c.old), _b64(c.new), c.mode, list(c.secret_values)] for c in cs.changes],
+        "changes": [[c.path, _b64(c.old), _b64(c.new), c.mode, list(c.secret_values), c.shown] for c in cs.changes],
         "dependencies": list(cs.dependencies), "notes": list(cs.notes), "followups": list(cs.followups),
     }
 
 
 def _changeset_from_data(data: dict) -> ChangeSet:
     return ChangeSet(
-        changes=[FileChange(path, _unb64(old), _unb64(new), mode, tuple(secrets))
-                 for path, old, new, mode, secrets in data["changes"]],
+        changes=[FileChange(path, _unb64(old), _unb64(new), mode, tuple(secrets), shown)
+                 for path, old, new, mode, secrets, shown in data["changes"]],
         dependencies=list(data["dependencies"]), notes=list(data["notes"]), followups=list(data["followups"]),
     )
 

@@ -59,12 +59,21 @@ class FileChange:
     new: bytes
     mode: int | None = None  # permissions for a created file (e.g. 0o600 for .env)
     secret_values: tuple[str, ...] = ()  # masked whenever the diff is shown
+    # the masked diff with 3 lines of context, once made (reports show it; the cache keeps it)
+    shown: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def created(self) -> bool:
         return self.old is None
 
     def diff(self, *, mask: bool = True, context: int = 3) -> str:
+        if mask and context == 3:
+            if self.shown is None:
+                object.__setattr__(self, "shown", self._diff(True, 3))
+            return self.shown
+        return self._diff(mask, context)
+
+    def _diff(self, mask: bool, context: int) -> str:
         old_text = _decode(self.old or b"")
         new_text = _decode(self.new)
         if mask:

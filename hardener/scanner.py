@@ -270,13 +270,16 @@ class Scanner:
                 return i
 
             parts_by_id = {id(owner[path]): owner[path] for path in owner}
+            touched = set(reached)  # the escaping parts and every part one reached
             for i, escapes in reached.items():
                 for path in escapes:
-                    a, b = find(i), find(id(owner[path]))
+                    j = id(owner[path])
+                    touched.add(j)
+                    a, b = find(i), find(j)
                     if a != b:
                         merged_into[max(a, b)] = min(a, b)
             groups: dict[int, list[Part]] = {}
-            for i in {*reached, *merged_into}:
+            for i in touched:
                 groups.setdefault(find(i), []).append(parts_by_id[i])
             queue = []
             for members_of in groups.values():
