@@ -124,9 +124,7 @@ class Whole:
     cache keeps ``queries`` (module lookups and their answers) and ``missed``
     (paths no file had) to tell whether a stored part still holds."""
 
-    python: dict
-    templates: dict
-    index: dict[str, str]
+    index: dict[str, str]  # the whole project's module_index
     escapes: set[str] = field(default_factory=set)
     queries: dict[str, str | None] = field(default_factory=dict)
     missed: set[str] = field(default_factory=set)

@@ -335,7 +335,7 @@ class Scanner:
         tracking = self.cache is not None
         if tracking:
             ws.reads, ws.looked_up = {}, set()
-        whole = Whole(python, read, index)
+        whole = Whole(index)
         problems: list[tuple[str, str]] = []
         templates: dict[str, TemplateFile] = {}
         for rel in part.templates:
