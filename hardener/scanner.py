@@ -13,7 +13,7 @@ from hardener.config import CONFIDENCES, SEVERITIES, Config
 from hardener.discovery import discover
 from hardener.gctune import gc_tuned
 from hardener.models import Finding
-from hardener.parts import Part, PartFiles, Whole, module_index, split
+from hardener.parts import Part, PartFiles, Whole, file_links, module_index, split
 from hardener.project import Project
 from hardener.rules import Rule, select_rules
 from hardener.source import ParseError, PythonFile, Suppressions, TemplateFile
@@ -97,6 +97,19 @@ def _python_file(root: Path, rel: str, data: bytes) -> PythonFile:
     return new
 
 
+_RECENT_TEMPLATES: "weakref.WeakValueDictionary[tuple[str, str], TemplateFile]" = weakref.WeakValueDictionary()
+
+
+def _template_file(root: Path, rel: str, data: bytes) -> TemplateFile:
+    """A template of a recent scan with the same content (its Jinja check is done), or a new one."""
+    key = (str(root), rel)
+    old = _RECENT_TEMPLATES.get(key)
+    if old is not None and old.data == data:
+        return old
+    new = _RECENT_TEMPLATES[key] = TemplateFile(rel, data)
+    return new
+
+
 def remember_tree(root, rel: str, data: bytes, module) -> PythonFile:
     """A tree of ``data`` built elsewhere (the output of a staged fix, parsed to
     verify it) for the next scan of ``root`` to reuse while the caller holds
@@ -158,7 +171,7 @@ class Scanner:
             for rel in found.templates:
                 data = self._read(rel, errors)
                 if data is not None:
-                    read[rel] = TemplateFile(rel, data)
+                    read[rel] = _template_file(self.root, rel, data)
         finally:
             if self.cache is not None:
                 ws.quiet = False
@@ -174,6 +187,9 @@ class Scanner:
                              **{f"tpl:{rel}": _sha(t.data) for rel, t in read.items()}}, ws)
             result.cache_inputs = inputs
             result.links = self.cache.links(inputs)
+        for rel, file in python.items():  # kept with the file too, for the next scan in this process
+            if rel not in result.links:
+                result.links[rel] = file.memo("parts.file_links", lambda: file_links(file.path, file.data))
         static = split({rel: f.data for rel, f in python.items()}, list(read), index, result.links)
         queue = list(static)
         order = {path: i for i, path in enumerate([*python, *read])}

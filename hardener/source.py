@@ -494,6 +494,11 @@ class TemplateFile:
 
     def syntax_error(self) -> str | None:
         """A one-line reason if Jinja cannot parse the template, else None."""
+        if "_syntax_error" not in self.__dict__:
+            self.__dict__["_syntax_error"] = self._check_syntax()
+        return self.__dict__["_syntax_error"]
+
+    def _check_syntax(self) -> str | None:
         try:
             import jinja2
         except ImportError:  # Flask brings jinja2; without it there is nothing to check against
