@@ -196,12 +196,13 @@ class Scanner:
         reused: dict[int, PartRecord] = {}
         if inputs is not None:
             result.restorer = self._restorer()
+            position = {id(p): i for i, p in enumerate(queue)}
             for covered, record in self.cache.reusable(inputs, static, index, result.restorer):
                 # a stored part may be several static ones merged: it takes the place of the first
-                first = min(queue.index(p) for p in covered)
-                for p in covered:
-                    queue[queue.index(p)] = None
-                queue[first] = record.part
+                places = sorted(position[id(p)] for p in covered)
+                for i in places:
+                    queue[i] = None
+                queue[places[0]] = record.part
                 reused[id(record.part)] = record
             queue = [p for p in queue if p is not None]
         live_errors = len(errors)  # discovery, configuration and reading: checked again on every run
@@ -328,7 +329,7 @@ class Scanner:
             finding.occurrence = seen.get(key, 0)
             seen[key] = finding.occurrence + 1
         result.scan_errors = errors[live_errors:]
-        result.cached = bool(reused) and all(record.restored for record in result.parts)
+        result.cached = everything_reused and bool(reused)
         if on_finding and everything_reused:
             for finding in result.findings:
                 on_finding(finding)
